@@ -1,0 +1,12 @@
+// `npm install` builds the TypeScript sources, so `npm start` works right after it.
+// Skipped when installed without dev tooling (then dist/ must already be there).
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
+if (!existsSync(tsc) || !existsSync(path.join(root, "src"))) process.exit(0);
+const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+process.exit(r.status ?? 1);

@@ -1,0 +1,81 @@
+/** Domain types. Internal names are camelCase; wire names live in src/api only. */
+
+export interface Identity {
+  projectId: string;
+  projectName: string;
+  domainId: string;
+  domainName: string;
+  userId: string;
+  userName: string;
+  password: string;
+  accessKey: string;
+  secretKey: string;
+  /** Key that signs tokens; never leaves the data dir. */
+  tokenKey: string;
+  createdAt: string;
+}
+
+export interface StrategyConfig {
+  /** Max instances: -1 unlimited, 0 disabled, 1..1000. */
+  concurrency: number;
+  /** Requests per instance, 1..1000. */
+  concurrentNum: number;
+}
+
+export interface FunctionRecord {
+  id: string;
+  projectId: string;
+  package: string;
+  name: string;
+  runtime: string;
+  createdAt: string;
+}
+
+/** One version of a function: `latest` (mutable) or a published snapshot. */
+export interface FunctionVersion {
+  functionId: string;
+  version: string;
+  handler: string;
+  memorySize: number;
+  timeout: number;
+  codeType: string;
+  codeFilename: string;
+  codeUrl: string;
+  /** SHA-512 hex of the code package as stored (a ZIP). */
+  codeDigest: string;
+  codeSize: number;
+  userData: Record<string, string>;
+  encryptedUserData: Record<string, string>;
+  description: string;
+  versionDescription: string;
+  initializerHandler: string;
+  initializerTimeout: number;
+  preStopHandler: string;
+  preStopTimeout: number;
+  strategy: StrategyConfig;
+  ephemeralStorage: number;
+  dependVersionList: string[];
+  /** Fields accepted and echoed back but not acted on (xrole, func_vpc, log_config, …). */
+  extra: Record<string, unknown>;
+  /** Bumped on every code or config change of latest; pools key on it. */
+  revision: number;
+  lastModified: string;
+}
+
+export interface InvocationRecord {
+  requestId: string;
+  functionId: string;
+  version: string;
+  alias: string;
+  kind: "sync" | "async";
+  instanceId: string;
+  status: "success" | "error";
+  errorCode: number;
+  startedAt: string;
+  durationMs: number;
+  billingMs: number;
+  memoryUsedMb: number;
+  coldStart: boolean;
+  timings: Record<string, number>;
+  log: string;
+}
