@@ -1,0 +1,514 @@
+import { performance } from "node:perf_hooks";
+import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import { createFrameDecoder, encodeFrame } from "../sandbox/channel.js";
+import type {
+  Sandbox,
+  SandboxExit,
+  SandboxMount,
+  SandboxProcess,
+  SandboxSpec,
+} from "../sandbox/types.js";
+import { DEFAULT_MAX_LOG_BYTES, LogCapture } from "./log-capture.js";
+import { parseRuntimeMessage, type HostMessage, type RuntimeMessage } from "./messages.js";
+import {
+  OOM_PATTERN,
+  describeExit,
+  exitFailure,
+  killFailure,
+  memoryFailure,
+  startFailure,
+  type Failure,
+  type KillReason,
+} from "./outcomes.js";
+import type {
+  FunctionErrorPayload,
+  InvokeContext,
+  InvokeOutcome,
+  LoadSpec,
+  RuntimeDef,
+} from "./types.js";
+
+export interface InstanceOptions {
+  id: string;
+  sandbox: Sandbox;
+  runtime: RuntimeDef;
+  /** Host directory with the unpacked code. */
+  codeDir: string;
+  memoryMb: number;
+  cpuMillicores: number;
+  tmpMb: number;
+  network: "full" | "loopback";
+  mounts: SandboxMount[];
+  load: LoadSpec;
+  logger: Logger;
+  /** Cap of captured output per invocation (and for start-up); default 1 MiB. */
+  maxLogBytes?: number;
+  /** Budget for boot (until `ready`) and for loading without an initializer; default 30 s. */
+  startTimeoutMs?: number;
+  /** Timer source for timeouts; default the system clock. */
+  clock?: Clock;
+}
+
+/** Start-up phases in ms: sandbox launch, until `ready`, load + initializer. */
+export interface StartTimings {
+  sandboxMs: number;
+  bootMs: number;
+  loadMs: number;
+}
+
+export interface InvokeOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** One started runtime process serving invocations (ARCHITECTURE §4). */
+export interface Instance {
+  readonly id: string;
+  readonly timings: StartTimings;
+  /** Invocations sent and not yet answered. */
+  readonly inflight: number;
+  /** True once the process exited or is being stopped: send nothing more. */
+  readonly dead: boolean;
+  /** Output written while loading and initialising. */
+  readonly startLog: string;
+  /** Never rejects for function problems: every failure is an InvokeOutcome. */
+  invoke(event: string, ctx: InvokeContext, opts: InvokeOptions): Promise<InvokeOutcome>;
+  /** Called once when the process is gone (immediately if it already is). */
+  onExit(cb: () => void): void;
+  /** Graceful stop: close fd 3, wait up to 2 s, then kill. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Why an instance could not start; plain data, check `name`/`errorCode`, not instanceof. */
+export class InstanceStartError extends Error {
+  override readonly name = "InstanceStartError";
+  readonly errorCode: number;
+  readonly error: FunctionErrorPayload;
+  /** Output of the runtime during the failed start. */
+  readonly log: string;
+  /** True when the user's code is to blame (bad handler, initializer), false for the platform. */
+  readonly isFuncErr: boolean;
+
+  constructor(failure: Failure, log: string) {
+    super(failure.error.errorMessage);
+    this.errorCode = failure.errorCode;
+    this.error = failure.error;
+    this.log = log;
+    this.isFuncErr = failure.isFuncErr;
+  }
+
+  toJSON() {
+    return { name: this.name, errorCode: this.errorCode, error: this.error, log: this.log };
+  }
+}
+
+export function isInstanceStartError(err: unknown): err is InstanceStartError {
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    (err as { name?: unknown }).name === "InstanceStartError" &&
+    typeof (err as { errorCode?: unknown }).errorCode === "number"
+  );
+}
+
+const DEFAULT_START_TIMEOUT_MS = 30_000;
+const CLOSE_GRACE_MS = 2000;
+const STDERR_TAIL_BYTES = 8192;
+
+interface Pending {
+  id: string;
+  start: number;
+  capture: LogCapture;
+  timer: TimerHandle;
+  resolve: (outcome: InvokeOutcome) => void;
+  done: boolean;
+  cleanup: () => void;
+}
+
+/** Waits for one start-up phase; receives the messages and the exit meanwhile. */
+interface PhaseWaiter {
+  message(msg: RuntimeMessage): void;
+  exit(exit: SandboxExit): void;
+}
+
+/**
+ * Launch the runtime in the sandbox, wait for `ready`, send `load`, wait for `loaded`.
+ * Throws InstanceStartError (after killing the process) when any step fails.
+ */
+export async function createInstance(opts: InstanceOptions): Promise<Instance> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger.child({ instanceId: opts.id });
+  const maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+  const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const { sandbox, runtime } = opts;
+
+  const paths = sandbox.paths({ id: opts.id, codeDir: opts.codeDir, runtimeDir: runtime.shimDir });
+  const spec: SandboxSpec = {
+    id: opts.id,
+    codeDir: opts.codeDir,
+    runtimeDir: runtime.shimDir,
+    argv: runtime.command(paths, { memoryMb: opts.memoryMb }),
+    env: runtime.baseEnv(paths),
+    memoryMb: opts.memoryMb,
+    cpuMillicores: opts.cpuMillicores,
+    tmpMb: opts.tmpMb,
+    network: opts.network,
+    mounts: opts.mounts,
+  };
+
+  const t0 = performance.now();
+  let proc: SandboxProcess;
+  try {
+    proc = await sandbox.launch(spec);
+  } catch (err) {
+    logger.error({ err }, "sandbox launch failed");
+    throw new InstanceStartError(
+      {
+        errorCode: 4201,
+        isFuncErr: false,
+        error: { errorMessage: `initialization failed: ${String(err)}`, errorType: "SandboxError" },
+      },
+      "",
+    );
+  }
+  const t1 = performance.now();
+
+  // ---- shared state -----------------------------------------------------------------------
+  const pending = new Map<string, Pending>();
+  const captures = new Set<LogCapture>();
+  const exitCallbacks: (() => void)[] = [];
+  let stderrTail = "";
+  let exitInfo: SandboxExit | undefined;
+  let killReason: KillReason | undefined;
+  let stopping = false;
+  let phase: PhaseWaiter | undefined;
+  let seq = 0;
+  let closing: Promise<void> | undefined;
+  let exitDone = false;
+  const isOom = () => proc.oomKilled() || OOM_PATTERN.test(stderrTail);
+
+  const startCapture = new LogCapture(maxLogBytes);
+  captures.add(startCapture);
+
+  const onOutput = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+    if (stream === "stderr") {
+      stderrTail = (stderrTail + chunk.toString("latin1")).slice(-STDERR_TAIL_BYTES);
+    }
+    if (captures.size === 0) {
+      logger.debug({ stream, output: chunk.toString("utf8", 0, 2048) }, "idle runtime output");
+      return;
+    }
+    // Output cannot be attributed to one of several concurrent invocations: each gets it all.
+    for (const c of captures) c.add(chunk);
+  };
+  proc.stdout.on("data", onOutput("stdout"));
+  proc.stderr.on("data", onOutput("stderr"));
+  proc.stdout.on("error", () => {});
+  proc.stderr.on("error", () => {});
+  proc.channel.on("error", (err) => logger.debug({ err }, "channel error"));
+
+  const kill = (reason: KillReason): void => {
+    killReason ??= reason;
+    stopping = true;
+    void proc.kill();
+  };
+
+  const send = (msg: HostMessage): void => {
+    if (!proc.channel.writable) return;
+    proc.channel.write(encodeFrame(msg));
+  };
+
+  const protocolError = (err: unknown): void => {
+    logger.error({ err }, "instance protocol violation; killing the runtime");
+    kill({
+      errorCode: 4002,
+      isFuncErr: false,
+      error: { errorMessage: `runtime protocol error: ${String(err)}`, errorType: "RuntimeError" },
+    });
+  };
+
+  const finish = (p: Pending, outcome: InvokeOutcome): void => {
+    if (p.done) return;
+    p.done = true;
+    p.cleanup();
+    pending.delete(p.id);
+    captures.delete(p.capture);
+    p.resolve(outcome);
+  };
+
+  const maxRss = (reportedKb: number): number => {
+    const peak = proc.peakMemoryBytes();
+    return Math.max(reportedKb, peak === undefined ? 0 : Math.ceil(peak / 1024));
+  };
+
+  const onResult = (msg: Extract<RuntimeMessage, { type: "result" }>): void => {
+    const p = pending.get(msg.id);
+    if (!p || p.done) return;
+    const base = { durationMs: msg.durationMs, maxRssKb: maxRss(msg.maxRssKb) };
+    if (msg.ok) {
+      finish(p, { ok: true, result: msg.result, ...base, log: p.capture.text() });
+      return;
+    }
+    const fatal = msg.errorCode === 4205;
+    finish(p, {
+      ok: false,
+      errorCode: msg.errorCode,
+      isFuncErr: true,
+      error: msg.error,
+      ...base,
+      log: p.capture.text(),
+      fatal,
+    });
+    if (fatal) kill({ errorCode: 4205, isFuncErr: true, error: msg.error });
+  };
+
+  const decoder = createFrameDecoder((text) => {
+    let msg: RuntimeMessage;
+    try {
+      msg = parseRuntimeMessage(text);
+    } catch (err) {
+      protocolError(err);
+      return;
+    }
+    if (msg.type === "result") {
+      // Output written before the result may still sit in the stdout pipe: read it first.
+      setImmediate(() => onResult(msg));
+    } else if (phase) {
+      phase.message(msg);
+    } else {
+      logger.warn({ type: msg.type }, "unexpected runtime message");
+    }
+  }, protocolError);
+  proc.channel.on("data", (chunk: Buffer) => decoder.push(chunk));
+
+  void proc.exited.then((exit) => {
+    exitInfo = exit;
+    stopping = true;
+    // Let output still queued in the pipes reach its capture before the outcomes are built.
+    setImmediate(() => {
+      const oom = isOom();
+      phase?.exit(exit);
+      for (const p of [...pending.values()]) {
+        const failure = killReason ? killFailure(killReason, p.id) : exitFailure(exit, oom);
+        finish(p, {
+          ok: false,
+          ...failure,
+          durationMs: performance.now() - p.start,
+          maxRssKb: maxRss(0),
+          log: p.capture.text(),
+          fatal: true,
+        });
+      }
+      if (!killReason) logger.debug({ ...exit }, "runtime exited");
+      exitDone = true;
+      for (const cb of exitCallbacks.splice(0)) cb();
+    });
+  });
+
+  /** Run one start-up phase: resolve on `want`, fail on exit, timeout or a load_error. */
+  const runPhase = (
+    want: "ready" | "loaded",
+    timeoutMs: number,
+    onTimeout: Failure,
+    onExitFailure: (exit: SandboxExit, oom: boolean) => Failure,
+  ): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const fail = (f: Failure) => {
+        clock.clearTimeout(timer);
+        phase = undefined;
+        reject(new InstanceStartError(f, startCapture.text()));
+      };
+      const timer = clock.setTimeout(() => fail(onTimeout), timeoutMs);
+      phase = {
+        message(msg) {
+          if (msg.type === want) {
+            clock.clearTimeout(timer);
+            phase = undefined;
+            resolve();
+          } else if (msg.type === "load_error" && want === "loaded") {
+            fail({ errorCode: msg.errorCode, isFuncErr: true, error: msg.error });
+          } else {
+            fail({
+              errorCode: 4201,
+              isFuncErr: false,
+              error: {
+                errorMessage: `initialization failed: unexpected '${msg.type}' message`,
+                errorType: "RuntimeError",
+              },
+            });
+          }
+        },
+        exit(exit) {
+          fail(onExitFailure(exit, isOom()));
+        },
+      };
+      if (exitInfo) phase.exit(exitInfo);
+    });
+
+  let t2 = t1;
+  try {
+    await runPhase(
+      "ready",
+      startTimeoutMs,
+      startFailure(4201, `runtime did not become ready within ${startTimeoutMs} ms`),
+      (exit, oom) =>
+        oom
+          ? memoryFailure()
+          : startFailure(4201, `runtime exited while starting (${describeExit(exit)})`),
+    );
+    t2 = performance.now();
+    proc.applyRuntimeLimits();
+    const hasInit = opts.load.initializer !== "";
+    send({
+      type: "load",
+      handler: opts.load.handler,
+      initializer: opts.load.initializer,
+      initializerTimeoutMs: opts.load.initializerTimeoutMs,
+      // The code root is where this sandbox shows the code, whatever the caller assumed.
+      env: { ...opts.load.env, RUNTIME_CODE_ROOT: paths.codeRoot, RUNTIME_ROOT: paths.runtimeRoot },
+    });
+    await runPhase(
+      "loaded",
+      hasInit ? opts.load.initializerTimeoutMs : startTimeoutMs,
+      hasInit
+        ? {
+            errorCode: 4211,
+            isFuncErr: true,
+            error: { errorMessage: "initializer timeout", errorType: "TimeoutError" },
+          }
+        : startFailure(4201, `function load did not finish within ${startTimeoutMs} ms`),
+      (exit, oom) => {
+        if (oom) return memoryFailure();
+        const what = `runtime exited while loading (${describeExit(exit)})`;
+        return hasInit
+          ? {
+              errorCode: 4009,
+              isFuncErr: true,
+              error: {
+                errorMessage: `function initialization exception: ${what}`,
+                errorType: "RuntimeExitError",
+              },
+            }
+          : {
+              errorCode: 4001,
+              isFuncErr: true,
+              error: {
+                errorMessage: `function entry exception, error: ${what}`,
+                errorType: "RuntimeExitError",
+              },
+            };
+      },
+    );
+  } catch (err) {
+    stopping = true;
+    await proc.kill();
+    throw err;
+  }
+  const t3 = performance.now();
+  captures.delete(startCapture);
+  const startLog = startCapture.text();
+
+  const timings: StartTimings = { sandboxMs: t1 - t0, bootMs: t2 - t1, loadMs: t3 - t2 };
+  logger.debug({ timings }, "instance started");
+
+  const instance: Instance = {
+    id: opts.id,
+    timings,
+    startLog,
+    get inflight() {
+      return pending.size;
+    },
+    get dead() {
+      return stopping || exitInfo !== undefined;
+    },
+    invoke(event, ctx, { timeoutMs, signal }) {
+      const start = performance.now();
+      if (stopping || exitInfo) {
+        return Promise.resolve({
+          ok: false,
+          errorCode: 4002,
+          isFuncErr: false,
+          error: { errorMessage: "runtime instance is not running", errorType: "RuntimeExitError" },
+          durationMs: 0,
+          maxRssKb: 0,
+          log: "",
+          fatal: true,
+        });
+      }
+      if (signal?.aborted) {
+        return Promise.resolve({
+          ok: false,
+          errorCode: 4208,
+          isFuncErr: false,
+          error: { errorMessage: "function invocation canceled", errorType: "CanceledError" },
+          durationMs: 0,
+          maxRssKb: 0,
+          log: "",
+          fatal: false,
+        });
+      }
+      const id = String(++seq);
+      proc.resetPeakMemory();
+      return new Promise<InvokeOutcome>((resolve) => {
+        const onAbort = () =>
+          kill({
+            errorCode: 4208,
+            isFuncErr: false,
+            error: { errorMessage: "function invocation canceled", errorType: "CanceledError" },
+            byId: id,
+          });
+        const timer = clock.setTimeout(
+          () =>
+            kill({
+              errorCode: 4010,
+              isFuncErr: true,
+              error: { errorMessage: "invocation timeout", errorType: "TimeoutError" },
+              byId: id,
+            }),
+          timeoutMs,
+        );
+        const p: Pending = {
+          id,
+          start,
+          capture: new LogCapture(maxLogBytes),
+          timer,
+          resolve,
+          done: false,
+          cleanup: () => {
+            clock.clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
+          },
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        pending.set(id, p);
+        captures.add(p.capture);
+        send({ type: "invoke", id, event, context: ctx });
+      });
+    },
+    onExit(cb) {
+      if (exitDone) queueMicrotask(cb);
+      else exitCallbacks.push(cb);
+    },
+    close() {
+      closing ??= (async () => {
+        stopping = true;
+        if (!exitInfo) {
+          proc.channel.end();
+          let t: TimerHandle | undefined;
+          const graceful = await Promise.race([
+            proc.exited.then(() => true),
+            new Promise<boolean>((r) => {
+              t = clock.setTimeout(() => r(false), CLOSE_GRACE_MS);
+            }),
+          ]);
+          if (t) clock.clearTimeout(t);
+          if (!graceful) await proc.kill();
+        }
+        await proc.exited;
+      })();
+      return closing;
+    },
+  };
+  return instance;
+}

@@ -1,0 +1,41 @@
+/** Default cap of one invocation's captured output. */
+export const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
+
+/**
+ * Output captured for one invocation (or for start-up), capped: bytes past the cap are counted
+ * and dropped, and a marker line says so. The pipes are always drained by the caller.
+ */
+export class LogCapture {
+  readonly #max: number;
+  readonly #chunks: Buffer[] = [];
+  #bytes = 0;
+  #dropped = 0;
+
+  constructor(maxBytes: number) {
+    this.#max = maxBytes;
+  }
+
+  add(chunk: Buffer): void {
+    const room = this.#max - this.#bytes;
+    if (room <= 0) {
+      this.#dropped += chunk.length;
+      return;
+    }
+    // Copy: stream chunks may be pooled slices we must not retain whole.
+    const kept = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    this.#chunks.push(Buffer.from(kept));
+    this.#bytes += kept.length;
+    this.#dropped += chunk.length - kept.length;
+  }
+
+  get truncated(): boolean {
+    return this.#dropped > 0;
+  }
+
+  text(): string {
+    const body = Buffer.concat(this.#chunks, this.#bytes).toString("utf8");
+    if (this.#dropped === 0) return body;
+    const sep = body.endsWith("\n") || body === "" ? "" : "\n";
+    return `${body}${sep}[fngraph] log truncated: ${this.#dropped} more bytes dropped (cap ${this.#max} bytes)\n`;
+  }
+}

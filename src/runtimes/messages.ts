@@ -1,0 +1,58 @@
+import { z } from "zod";
+import type { InvokeContext } from "./types.js";
+
+/** Schemas of the instance protocol (PROTOCOL.md). Runtime → host messages are validated. */
+
+const errorPayloadSchema = z.object({
+  errorMessage: z.string(),
+  errorType: z.string(),
+  stackTrace: z.array(z.string()).optional(),
+});
+
+const readySchema = z.object({ type: z.literal("ready") });
+const loadedSchema = z.object({ type: z.literal("loaded") });
+const loadErrorSchema = z.object({
+  type: z.literal("load_error"),
+  errorCode: z.number().int(),
+  error: errorPayloadSchema,
+});
+const resultFields = {
+  type: z.literal("result"),
+  id: z.string(),
+  durationMs: z.number().nonnegative(),
+  maxRssKb: z.number().nonnegative(),
+};
+const resultOkSchema = z.object({ ...resultFields, ok: z.literal(true), result: z.string() });
+const resultErrorSchema = z.object({
+  ...resultFields,
+  ok: z.literal(false),
+  errorCode: z.number().int(),
+  error: errorPayloadSchema,
+});
+
+export const runtimeMessageSchema = z.union([
+  readySchema,
+  loadedSchema,
+  loadErrorSchema,
+  resultOkSchema,
+  resultErrorSchema,
+]);
+
+export type RuntimeMessage = z.infer<typeof runtimeMessageSchema>;
+export type ResultMessage = z.infer<typeof resultOkSchema> | z.infer<typeof resultErrorSchema>;
+
+/** Host → runtime messages. */
+export type HostMessage =
+  | {
+      type: "load";
+      handler: string;
+      initializer: string;
+      initializerTimeoutMs: number;
+      env: Record<string, string>;
+    }
+  | { type: "invoke"; id: string; event: string; context: InvokeContext };
+
+/** Parse one frame's text; throws on anything that is not a known message. */
+export function parseRuntimeMessage(text: string): RuntimeMessage {
+  return runtimeMessageSchema.parse(JSON.parse(text));
+}

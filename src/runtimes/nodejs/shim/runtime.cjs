@@ -1,0 +1,443 @@
+"use strict";
+// fngraph Node.js runtime shim. Runs INSIDE the sandbox: imports nothing from the host code.
+// Speaks the instance protocol (src/runtimes/PROTOCOL.md) on fd 3: 4-byte big-endian length +
+// UTF-8 JSON per frame. stdout/stderr belong to the function.
+
+const net = require("net");
+const fs = require("fs");
+const path = require("path");
+const util = require("util");
+
+const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+
+function send(msg) {
+  const body = Buffer.from(JSON.stringify(msg), "utf8");
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32BE(body.length, 0);
+  channel.write(Buffer.concat([header, body], 4 + body.length));
+}
+
+// ---- frame decoding -------------------------------------------------------------------------
+let chunks = [];
+let total = 0;
+let need = -1;
+function take(n) {
+  const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  chunks = n < all.length ? [all.subarray(n)] : [];
+  total -= n;
+  return all.subarray(0, n);
+}
+channel.on("data", (chunk) => {
+  chunks.push(chunk);
+  total += chunk.length;
+  for (;;) {
+    if (need < 0) {
+      if (total < 4) return;
+      need = take(4).readUInt32BE(0);
+    }
+    if (total < need) return;
+    const text = take(need).toString("utf8");
+    need = -1;
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch (err) {
+      process.stderr.write(`fngraph runtime: bad frame: ${err}\n`);
+      continue;
+    }
+    dispatch(msg);
+  }
+});
+// EOF on fd 3: the host is done with this instance.
+channel.on("end", () => process.exit(0));
+channel.on("error", () => process.exit(0));
+
+// ---- errors ---------------------------------------------------------------------------------
+function describe(err) {
+  if (err && typeof err === "object" && typeof err.message === "string") {
+    const type = typeof err.name === "string" && err.name ? err.name : "Error";
+    const stack =
+      typeof err.stack === "string"
+        ? err.stack
+            .split("\n")
+            .slice(1)
+            .map((l) => l.trim())
+            .filter(Boolean)
+        : [];
+    return { message: err.message, type, stack };
+  }
+  let message;
+  if (typeof err === "string") message = err;
+  else {
+    try {
+      message = JSON.stringify(err);
+    } catch {
+      message = undefined;
+    }
+    if (message === undefined) message = String(err);
+  }
+  return { message, type: "Error", stack: [] };
+}
+
+function payload(prefix, err, withStack) {
+  const d = describe(err);
+  const out = { errorMessage: prefix + d.message, errorType: d.type };
+  if (withStack) out.stackTrace = d.stack;
+  return out;
+}
+
+// Settlers of user calls in flight: an uncaught exception while one runs fails it.
+const active = new Set();
+function onUncaught(err) {
+  if (active.size === 0) {
+    process.stderr.write(`fngraph runtime: uncaught exception: ${util.inspect(err)}\n`);
+    return;
+  }
+  for (const settle of [...active]) settle({ kind: "throw", err });
+}
+process.on("uncaughtException", onUncaught);
+process.on("unhandledRejection", onUncaught);
+
+/** Call a user function in any of its styles; never rejects. */
+function runUser(fn, args) {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (r) => {
+      if (settled) return;
+      settled = true;
+      active.delete(settle);
+      resolve(r);
+    };
+    active.add(settle);
+    const callback = (err, data) => {
+      if (err !== null && err !== undefined) settle({ kind: "callback", err });
+      else settle({ kind: "value", value: data });
+    };
+    let ret;
+    try {
+      ret = fn(...args, callback);
+    } catch (err) {
+      settle({ kind: "throw", err });
+      return;
+    }
+    if (ret !== null && typeof ret === "object" && typeof ret.then === "function") {
+      ret.then(
+        (value) => settle({ kind: "value", value }),
+        (err) => settle({ kind: "throw", err }),
+      );
+    } else if (fn.length <= args.length) {
+      // The function does not take the callback: its return value is the result.
+      settle({ kind: "value", value: ret });
+    }
+  });
+}
+
+// ---- context --------------------------------------------------------------------------------
+const LEVELS = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 };
+
+function makeLogger(requestId) {
+  let min = LEVELS.INFO;
+  const line = (level) =>
+    function () {
+      if (LEVELS[level] < min) return;
+      const text = util.format.apply(null, arguments);
+      process.stdout.write(`${new Date().toISOString()} ${requestId} ${level} ${text}\n`);
+    };
+  return {
+    debug: line("DEBUG"),
+    info: line("INFO"),
+    warn: line("WARN"),
+    error: line("ERROR"),
+    log: line("INFO"),
+    setLevel(level) {
+      const key = String(level).toUpperCase();
+      if (key in LEVELS) min = LEVELS[key];
+    },
+  };
+}
+
+function makeContext(c) {
+  const h = c.headers || {};
+  const ud = c.userData || {};
+  let logger;
+  return {
+    getRequestID: () => c.requestId,
+    getRemainingTimeInMilliSeconds: () => Math.max(0, c.deadline - Date.now()),
+    getRunningTimeInSeconds: () => c.timeoutSeconds,
+    getAccessKey: () => c.accessKey,
+    getSecretKey: () => c.secretKey,
+    getSecurityAccessKey: () => h["x-cff-security-access-key"] || c.accessKey,
+    getSecuritySecretKey: () => h["x-cff-security-secret-key"] || c.secretKey,
+    getSecurityToken: () => c.securityToken,
+    getToken: () => c.authToken,
+    getUserData: (key) => (Object.prototype.hasOwnProperty.call(ud, key) ? ud[key] : undefined),
+    getFunctionName: () => c.functionName,
+    getVersion: () => c.version,
+    getMemorySize: () => c.memorySize,
+    getCPUNumber: () => c.cpuMillicores,
+    getProjectID: () => c.projectId,
+    getPackage: () => c.package,
+    getAlias: () => c.alias,
+    getInvokeType: () => c.invokeType,
+    getLogger: () => (logger = logger || makeLogger(c.requestId)),
+    getWorkflowID: () => h["x-cff-workflow-id"] || "",
+    getWorkflowRunID: () => h["x-cff-workflow-run-id"] || "",
+    getWorkflowStateID: () => h["x-cff-workflow-state-id"] || "",
+  };
+}
+
+/** The initializer's context: no request, data taken from the §3.4 environment. */
+function initContext(timeoutMs) {
+  const env = process.env;
+  let userData = {};
+  try {
+    userData = JSON.parse(env.RUNTIME_USERDATA || "{}") || {};
+  } catch {
+    userData = {};
+  }
+  return makeContext({
+    requestId: "",
+    functionName: env.RUNTIME_FUNC_NAME || "",
+    version: env.RUNTIME_FUNC_VERSION || "",
+    alias: env.RUNTIME_ALIAS || "",
+    package: env.RUNTIME_PACKAGE || "",
+    projectId: env.RUNTIME_PROJECT_ID || "",
+    memorySize: Number(env.RUNTIME_MEMORY) || 0,
+    cpuMillicores: Number(env.RUNTIME_CPU) || 0,
+    timeoutSeconds: Number(env.RUNTIME_TIMEOUT) || 0,
+    deadline: Date.now() + timeoutMs,
+    invokeType: "sync",
+    userData,
+    accessKey: "",
+    secretKey: "",
+    securityToken: "",
+    authToken: "",
+    headers: {},
+  });
+}
+
+// ---- loading --------------------------------------------------------------------------------
+function isTypeModule(dir) {
+  for (;;) {
+    let text;
+    try {
+      text = fs.readFileSync(path.join(dir, "package.json"), "utf8");
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) {
+      try {
+        return JSON.parse(text).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return false;
+    dir = up;
+  }
+}
+
+async function loadModule(root, file) {
+  const base = path.resolve(root, file);
+  const exts = [".js", ".mjs", ".cjs", ""];
+  const ext = exts.find((e) => {
+    try {
+      return fs.statSync(base + e).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (ext === undefined) {
+    const err = new Error(`Cannot find module '${file}' in ${root}`);
+    err.code = "MODULE_NOT_FOUND";
+    throw err;
+  }
+  const full = base + ext;
+  if (ext === ".mjs" || (ext === ".js" && isTypeModule(path.dirname(full)))) {
+    const { pathToFileURL } = require("url");
+    return import(pathToFileURL(full).href);
+  }
+  return require(full);
+}
+
+function splitHandler(handler) {
+  const i = handler.lastIndexOf(".");
+  if (i <= 0 || i === handler.length - 1) {
+    throw new Error(`handler '${handler}' is not of the form <file>.<function>`);
+  }
+  return [handler.slice(0, i), handler.slice(i + 1)];
+}
+
+async function resolveFunction(root, handler) {
+  const [file, name] = splitHandler(handler);
+  const mod = await loadModule(root, file);
+  let fn = mod && mod[name];
+  if (fn === undefined && mod && mod.default && typeof mod.default === "object") {
+    fn = mod.default[name];
+  }
+  if (typeof fn !== "function") {
+    throw new TypeError(`'${name}' exported by '${file}' is not a function (${typeof fn})`);
+  }
+  return fn;
+}
+
+let userHandler;
+let loading = false;
+
+async function load(msg) {
+  if (loading || userHandler) {
+    process.stderr.write("fngraph runtime: duplicate load ignored\n");
+    return;
+  }
+  loading = true;
+  for (const [k, v] of Object.entries(msg.env || {})) process.env[k] = String(v);
+  const root = process.env.RUNTIME_CODE_ROOT || process.cwd();
+  let handler;
+  try {
+    process.chdir(root);
+    handler = await resolveFunction(root, msg.handler);
+  } catch (err) {
+    await flushStdio();
+    send({
+      type: "load_error",
+      errorCode: 4001,
+      error: payload("function entry exception, error: ", err, true),
+    });
+    return;
+  }
+  if (msg.initializer) {
+    let init;
+    try {
+      init = await resolveFunction(root, msg.initializer);
+    } catch (err) {
+      await flushStdio();
+      send({
+        type: "load_error",
+        errorCode: 4009,
+        error: payload("function initialization exception: ", err, true),
+      });
+      return;
+    }
+    const r = await runUser(init, [initContext(msg.initializerTimeoutMs || 0)]);
+    if (r.kind !== "value") {
+      await flushStdio();
+      send({
+        type: "load_error",
+        errorCode: 4009,
+        error: payload("function initialization exception: ", r.err, true),
+      });
+      return;
+    }
+  }
+  userHandler = handler;
+  await flushStdio();
+  send({ type: "loaded" });
+}
+
+// ---- invoking -------------------------------------------------------------------------------
+function serialize(value) {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string") return value;
+  if (Buffer.isBuffer(value)) return value.toString("utf8");
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`a ${typeof value} cannot be serialised`);
+  return text;
+}
+
+function flushStream(stream) {
+  if (!stream.writableLength) return Promise.resolve();
+  return new Promise((resolve) => stream.write("", () => resolve()));
+}
+function flushStdio() {
+  return Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
+}
+
+function maxRssKb() {
+  try {
+    const m = /VmHWM:\s*(\d+)/.exec(fs.readFileSync("/proc/self/status", "latin1"));
+    if (m) return Number(m[1]);
+  } catch {
+    // no /proc: fall through
+  }
+  return process.resourceUsage().maxRSS;
+}
+
+async function invoke(msg) {
+  const id = msg.id;
+  if (!userHandler) {
+    send({
+      type: "result",
+      id,
+      ok: false,
+      errorCode: 4001,
+      error: { errorMessage: "function not loaded", errorType: "RuntimeError" },
+      durationMs: 0,
+      maxRssKb: 0,
+    });
+    return;
+  }
+  try {
+    fs.writeFileSync("/proc/self/clear_refs", "5");
+  } catch {
+    // not permitted or no /proc: maxRss then covers the process lifetime
+  }
+  let event;
+  try {
+    event = JSON.parse(msg.event);
+  } catch {
+    event = msg.event;
+  }
+  const start = performance.now();
+  const r = await runUser(userHandler, [event, makeContext(msg.context)]);
+  const durationMs = performance.now() - start;
+  let reply;
+  if (r.kind === "value") {
+    try {
+      reply = { type: "result", id, ok: true, result: serialize(r.value) };
+    } catch (err) {
+      reply = {
+        type: "result",
+        id,
+        ok: false,
+        errorCode: 4007,
+        error: payload("function result is invalid, error: ", err, false),
+      };
+    }
+  } else if (r.kind === "callback") {
+    reply = {
+      type: "result",
+      id,
+      ok: false,
+      errorCode: 4002,
+      error: payload("function entry exception, error: ", r.err, false),
+    };
+  } else {
+    reply = {
+      type: "result",
+      id,
+      ok: false,
+      errorCode: 4002,
+      error: payload("function invocation exception, error: ", r.err, true),
+    };
+  }
+  await flushStdio();
+  reply.durationMs = durationMs;
+  reply.maxRssKb = maxRssKb();
+  send(reply);
+}
+
+function dispatch(msg) {
+  switch (msg && msg.type) {
+    case "load":
+      load(msg).catch(onUncaught);
+      break;
+    case "invoke":
+      invoke(msg).catch(onUncaught);
+      break;
+    default:
+      process.stderr.write(`fngraph runtime: unknown message type ${msg && msg.type}\n`);
+  }
+}
+
+send({ type: "ready" });

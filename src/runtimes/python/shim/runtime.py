@@ -1,0 +1,388 @@
+# fngraph Python runtime shim. Runs INSIDE the sandbox: stdlib only, Python 3.7+ syntax.
+# Speaks the instance protocol (src/runtimes/PROTOCOL.md) on fd 3: 4-byte big-endian length +
+# UTF-8 JSON per frame. stdout/stderr belong to the function. Each invocation runs on its own
+# thread, so several can be in flight at once.
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+_sock = socket.socket(fileno=3)
+_send_lock = threading.Lock()
+_handler = None
+_loaded = False
+
+
+def _send(msg):
+    body = json.dumps(msg).encode("utf-8")
+    with _send_lock:
+        _sock.sendall(struct.pack(">I", len(body)) + body)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _read_exact(n):
+    parts = []
+    while n > 0:
+        chunk = _sock.recv(min(n, 1 << 20))
+        if not chunk:
+            return None
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
+
+
+# ---- errors ------------------------------------------------------------------------------------
+def _payload(prefix, exc, with_stack):
+    out = {"errorMessage": prefix + str(exc), "errorType": type(exc).__name__}
+    if with_stack:
+        import traceback
+
+        frames = traceback.extract_tb(exc.__traceback__)
+        # Drop the shim's own frames: the user's start at the first frame outside this file.
+        user = [f for f in frames if f.filename != __file__] or list(frames)
+        out["stackTrace"] = [
+            line.rstrip("\n") for line in traceback.format_list(user)
+        ]
+    return out
+
+
+# ---- context -----------------------------------------------------------------------------------
+_LEVELS = {"DEBUG": 0, "INFO": 1, "WARN": 2, "WARNING": 2, "ERROR": 3}
+
+
+class _Logger(object):
+    def __init__(self, request_id):
+        self._request_id = request_id
+        self._min = 1
+
+    def setLevel(self, level):
+        key = str(level).upper()
+        if key in _LEVELS:
+            self._min = _LEVELS[key]
+
+    def _log(self, level, args):
+        if _LEVELS[level] < self._min:
+            return
+        text = " ".join(str(a) for a in args)
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        ms = int(time.time() * 1000) % 1000
+        sys.stdout.write("%s.%03dZ %s %s %s\n" % (ts, ms, self._request_id, level, text))
+
+    def debug(self, *args):
+        self._log("DEBUG", args)
+
+    def info(self, *args):
+        self._log("INFO", args)
+
+    def warn(self, *args):
+        self._log("WARN", args)
+
+    warning = warn
+
+    def error(self, *args):
+        self._log("ERROR", args)
+
+
+class Context(object):
+    def __init__(self, c):
+        self._c = c
+        self._h = c.get("headers") or {}
+        self._ud = c.get("userData") or {}
+        self._logger = None
+
+    def getRequestID(self):
+        return self._c.get("requestId", "")
+
+    def getRemainingTimeInMilliSeconds(self):
+        return max(0, int(self._c.get("deadline", 0) - time.time() * 1000))
+
+    def getRunningTimeInSeconds(self):
+        return self._c.get("timeoutSeconds", 0)
+
+    def getAccessKey(self):
+        return self._c.get("accessKey", "")
+
+    def getSecretKey(self):
+        return self._c.get("secretKey", "")
+
+    def getSecurityAccessKey(self):
+        return self._h.get("x-cff-security-access-key") or self.getAccessKey()
+
+    def getSecuritySecretKey(self):
+        return self._h.get("x-cff-security-secret-key") or self.getSecretKey()
+
+    def getSecurityToken(self):
+        return self._c.get("securityToken", "")
+
+    def getToken(self):
+        return self._c.get("authToken", "")
+
+    def getUserData(self, key, default=None):
+        return self._ud.get(key, default)
+
+    def getFunctionName(self):
+        return self._c.get("functionName", "")
+
+    def getVersion(self):
+        return self._c.get("version", "")
+
+    def getMemorySize(self):
+        return self._c.get("memorySize", 0)
+
+    def getCPUNumber(self):
+        return self._c.get("cpuMillicores", 0)
+
+    def getProjectID(self):
+        return self._c.get("projectId", "")
+
+    def getPackage(self):
+        return self._c.get("package", "")
+
+    def getAlias(self):
+        return self._c.get("alias", "")
+
+    def getInvokeType(self):
+        return self._c.get("invokeType", "sync")
+
+    def getLogger(self):
+        if self._logger is None:
+            self._logger = _Logger(self.getRequestID())
+        return self._logger
+
+    def getWorkflowID(self):
+        return self._h.get("x-cff-workflow-id", "")
+
+    def getWorkflowRunID(self):
+        return self._h.get("x-cff-workflow-run-id", "")
+
+    def getWorkflowStateID(self):
+        return self._h.get("x-cff-workflow-state-id", "")
+
+
+def _init_context(timeout_ms):
+    env = os.environ
+    try:
+        user_data = json.loads(env.get("RUNTIME_USERDATA") or "{}") or {}
+    except ValueError:
+        user_data = {}
+
+    def num(name):
+        try:
+            return int(env.get(name, "0"))
+        except ValueError:
+            return 0
+
+    return Context(
+        {
+            "requestId": "",
+            "functionName": env.get("RUNTIME_FUNC_NAME", ""),
+            "version": env.get("RUNTIME_FUNC_VERSION", ""),
+            "alias": env.get("RUNTIME_ALIAS", ""),
+            "package": env.get("RUNTIME_PACKAGE", ""),
+            "projectId": env.get("RUNTIME_PROJECT_ID", ""),
+            "memorySize": num("RUNTIME_MEMORY"),
+            "cpuMillicores": num("RUNTIME_CPU"),
+            "timeoutSeconds": num("RUNTIME_TIMEOUT"),
+            "deadline": time.time() * 1000 + timeout_ms,
+            "userData": user_data,
+        }
+    )
+
+
+# ---- loading -----------------------------------------------------------------------------------
+def _resolve(handler):
+    import importlib
+
+    mod_name, sep, fn_name = handler.rpartition(".")
+    if not sep or not mod_name or not fn_name:
+        raise ValueError("handler '%s' is not of the form <module>.<function>" % handler)
+    module = importlib.import_module(mod_name.replace("/", "."))
+    fn = getattr(module, fn_name, None)
+    if not callable(fn):
+        raise TypeError("'%s' in module '%s' is not a function" % (fn_name, mod_name))
+    return fn
+
+
+def _load(msg):
+    global _handler, _loaded
+    if _loaded:
+        sys.stderr.write("fngraph runtime: duplicate load ignored\n")
+        return
+    _loaded = True
+    for key, value in (msg.get("env") or {}).items():
+        os.environ[key] = str(value)
+    root = os.environ.get("RUNTIME_CODE_ROOT") or os.getcwd()
+    try:
+        os.chdir(root)
+        for extra in (os.path.join(root, "python"), root):
+            if extra not in sys.path:
+                sys.path.insert(0, extra)
+        handler = _resolve(msg["handler"])
+    except BaseException as exc:  # SyntaxError, ImportError, SystemExit in module code …
+        _flush()
+        _send(
+            {
+                "type": "load_error",
+                "errorCode": 4001,
+                "error": _payload("function entry exception, error: ", exc, True),
+            }
+        )
+        return
+    initializer = msg.get("initializer")
+    if initializer:
+        try:
+            init = _resolve(initializer)
+            init(_init_context(msg.get("initializerTimeoutMs") or 0))
+        except BaseException as exc:
+            _flush()
+            _send(
+                {
+                    "type": "load_error",
+                    "errorCode": 4009,
+                    "error": _payload("function initialization exception: ", exc, True),
+                }
+            )
+            return
+    _handler = handler
+    _flush()
+    _send({"type": "loaded"})
+
+
+# ---- invoking ----------------------------------------------------------------------------------
+def _serialize(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _max_rss_kb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _clear_refs():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _invoke(msg):
+    rid = msg["id"]
+    _clear_refs()
+    raw = msg.get("event", "")
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        event = raw
+    start = time.perf_counter()
+    try:
+        value = _handler(event, Context(msg.get("context") or {}))
+        try:
+            reply = {"type": "result", "id": rid, "ok": True, "result": _serialize(value)}
+        except Exception as exc:
+            reply = {
+                "type": "result",
+                "id": rid,
+                "ok": False,
+                "errorCode": 4007,
+                "error": _payload("function result is invalid, error: ", exc, False),
+            }
+    except MemoryError as exc:
+        reply = {
+            "type": "result",
+            "id": rid,
+            "ok": False,
+            "errorCode": 4205,
+            "error": _payload("runtime memory limit exceeded: ", exc, True),
+        }
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt included: the user's doing
+        reply = {
+            "type": "result",
+            "id": rid,
+            "ok": False,
+            "errorCode": 4002,
+            "error": _payload("function invocation exception, error: ", exc, True),
+        }
+    reply["durationMs"] = (time.perf_counter() - start) * 1000.0
+    _flush()
+    reply["maxRssKb"] = _max_rss_kb()
+    _send(reply)
+
+
+def _run_invoke(msg):
+    try:
+        _invoke(msg)
+    except BaseException as exc:
+        sys.stderr.write("fngraph runtime: invoke failed: %r\n" % (exc,))
+        _flush()
+
+
+def _not_loaded(msg):
+    _send(
+        {
+            "type": "result",
+            "id": msg.get("id"),
+            "ok": False,
+            "errorCode": 4001,
+            "error": {"errorMessage": "function not loaded", "errorType": "RuntimeError"},
+            "durationMs": 0,
+            "maxRssKb": 0,
+        }
+    )
+
+
+def main():
+    _send({"type": "ready"})
+    while True:
+        header = _read_exact(4)
+        if header is None:
+            break
+        body = _read_exact(struct.unpack(">I", header)[0])
+        if body is None:
+            break
+        try:
+            msg = json.loads(body.decode("utf-8"))
+        except ValueError as exc:
+            sys.stderr.write("fngraph runtime: bad frame: %s\n" % exc)
+            continue
+        kind = msg.get("type")
+        if kind == "load":
+            _load(msg)
+        elif kind == "invoke":
+            if _handler is None:
+                _not_loaded(msg)
+            else:
+                threading.Thread(target=_run_invoke, args=(msg,), daemon=True).start()
+        else:
+            sys.stderr.write("fngraph runtime: unknown message type %r\n" % (kind,))
+    # EOF on fd 3: the host is done with this instance.
+    _flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
