@@ -57,6 +57,12 @@ export const ERRORS = {
     fss: "FSS.1405",
     message: "Invalid initializer timeout",
   },
+  // Same wire code as INVALID_HANDLER: the handler names a file the code package lacks.
+  HANDLER_FILE_NOT_FOUND: {
+    status: 400,
+    fss: "FSS.1003",
+    message: "Handler file not found in the code package",
+  },
 } as const satisfies Record<string, { status: number; fss: string; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

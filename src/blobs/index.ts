@@ -1,0 +1,3 @@
+/** Content-addressed code and dependency packages (SHA-512), with an unpack-once cache. */
+export { createBlobStore } from "./blob-store.js";
+export type { BlobRef, BlobStore, BlobStoreOptions, UnpackFn } from "./types.js";

@@ -1,0 +1,32 @@
+import { randomBytes } from "node:crypto";
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+
+/**
+ * Temp names carry the owning pid (`<label>-p<pid>-<random>`), so a store starting up can tell
+ * leftovers of a crashed process from the work of a live one sharing the directory.
+ * The packages layer's own temp dirs (`.x.partial-p<pid>-…`) follow the same pattern.
+ */
+export function tempName(dir: string, label: string): string {
+  return join(dir, `${label}-p${process.pid}-${randomBytes(8).toString("hex")}`);
+}
+
+/** Remove everything in `dir` whose owner process is no longer alive (or that names none). */
+export async function sweepTempDir(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const pid = /-p(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined && isAlive(Number(pid))) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive but another user's.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
