@@ -1,0 +1,101 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { randomUUID } from "node:crypto";
+import { FsError, isFsError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { Principal } from "../auth/index.js";
+
+/** Largest request body accepted at all (a 50 MB package is ~67 MB of base64 JSON). */
+export const MAX_BODY_BYTES = 80 * 1024 * 1024;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    rawBody: Buffer;
+    principal?: Principal;
+  }
+}
+
+export interface AppOptions {
+  logger: Logger;
+}
+
+/**
+ * The Fastify instance with fngraph's conventions: every body kept raw (AK/SK signs the bytes;
+ * invocations pass the event text through untouched), every error a FunctionGraph body, every
+ * response an `X-Request-Id`.
+ */
+export function createApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: MAX_BODY_BYTES,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 1024 },
+    logger: false,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  // Reference-type decorators must start null (Fastify 5); the hook below sets it per request.
+  app.decorateRequest("rawBody", null as unknown as Buffer);
+  app.addHook("preValidation", async (req) => {
+    req.rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  });
+  app.addHook("onRequest", async (req, reply) => {
+    void reply.header("X-Request-Id", req.id);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply
+      .code(404)
+      .send(
+        new FsError("NOT_FOUND", `no route for ${req.method} ${req.url.split("?")[0]}`).toBody(),
+      );
+  });
+
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    if (isFsError(err)) {
+      void reply.code(err.status).send(err.toBody());
+      return;
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      void reply
+        .code(413)
+        .send(
+          new FsError("BODY_TOO_LARGE", `request body exceeds ${MAX_BODY_BYTES} bytes`).toBody(),
+        );
+      return;
+    }
+    if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+      void reply
+        .code(400)
+        .send(new FsError("INVALID_PARAMETER", e.message ?? "bad request").toBody());
+      return;
+    }
+    opts.logger.error({ err, requestId: req.id, url: req.url }, "unexpected error");
+    void reply
+      .code(500)
+      .send(new FsError("INTERNAL", `internal error (request ${req.id})`).toBody());
+  });
+
+  return app;
+}
+
+/** The JSON body of a request; an empty body is `{}`; bad JSON → 400 FSS.0400. */
+export function jsonBody(req: FastifyRequest): unknown {
+  if (req.rawBody.length === 0) return {};
+  try {
+    return JSON.parse(req.rawBody.toString("utf8")) as unknown;
+  } catch {
+    throw new FsError("INVALID_PARAMETER", "request body is not valid JSON");
+  }
+}
+
+/** Lower-cased single-valued header map. */
+export function headerMap(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(",") : v;
+  }
+  return out;
+}

@@ -1,0 +1,321 @@
+import { randomUUID } from "node:crypto";
+import type { Clock } from "../core/clock.js";
+import { FsError } from "../core/errors.js";
+import type { FunctionRecord, FunctionVersion } from "../core/types.js";
+import { parseFunctionUrn, type FunctionRef } from "../core/urn.js";
+import type { BlobStore } from "../blobs/types.js";
+import type { Invoker } from "../invoker/invoker.js";
+import type { RuntimeDef } from "../runtimes/types.js";
+import type { Store } from "../store/index.js";
+import { intakeCode } from "./code-intake.js";
+import {
+  checkDescription,
+  checkEphemeralStorage,
+  checkFunctionName,
+  checkHandler,
+  checkInitializer,
+  checkMemory,
+  checkPackage,
+  checkPreStop,
+  checkTimeout,
+  MAX_FUNCTIONS,
+  parseUserData,
+  pickEcho,
+  toStrategy,
+  type CreateFunctionBody,
+  type UpdateCodeBody,
+  type UpdateConfigBody,
+} from "./validate.js";
+
+export interface FunctionServiceDeps {
+  store: Store;
+  blobs: BlobStore;
+  invoker: Pick<Invoker, "retire">;
+  runtimes: { get(name: string): RuntimeDef | undefined; names(): string[] };
+  clock: Clock;
+  region: string;
+  defaultMaxInstances: number;
+}
+
+/** A function and one of its versions, resolved from a URN. */
+export interface Resolved {
+  fn: FunctionRecord;
+  version: FunctionVersion;
+  ref: FunctionRef;
+  alias: string;
+}
+
+/** Function lifecycle on top of the store, the blob store and the invoker (contract §1.4). */
+export function createFunctionService(deps: FunctionServiceDeps) {
+  const { store, blobs, clock } = deps;
+  const nowIso = (): string => new Date(clock.now()).toISOString();
+
+  const runtimeOf = (name: string): RuntimeDef => {
+    const rt = deps.runtimes.get(name);
+    if (!rt) {
+      throw new FsError(
+        "INVALID_RUNTIME",
+        `runtime "${name}" is not offered by this installation; available: ${deps.runtimes.names().join(", ")}`,
+      );
+    }
+    return rt;
+  };
+
+  const parseRef = (projectId: string, urn: string): FunctionRef => {
+    const ref = parseFunctionUrn(urn, { region: deps.region, projectId });
+    if (ref.projectId !== projectId)
+      throw new FsError("FORBIDDEN", "the function URN names another project");
+    return ref;
+  };
+
+  const findFunction = async (
+    projectId: string,
+    urn: string,
+  ): Promise<{ fn: FunctionRecord; ref: FunctionRef }> => {
+    const ref = parseRef(projectId, urn);
+    const fn = await store.getFunction(projectId, ref.package, ref.name);
+    if (!fn)
+      throw new FsError("FUNCTION_NOT_FOUND", `Not found the function: ${ref.package}:${ref.name}`);
+    return { fn, ref };
+  };
+
+  /** Resolve a URN to one concrete version (latest when unqualified). */
+  const resolve = async (projectId: string, urn: string): Promise<Resolved> => {
+    const { fn, ref } = await findFunction(projectId, urn);
+    const q = ref.qualifier;
+    if (!q) return { fn, ref, alias: "", version: await mustVersion(fn, "latest") };
+    if (q.kind === "alias")
+      throw new FsError("ALIAS_NOT_FOUND", `Not found the function alias: ${q.name}`);
+    return { fn, ref, alias: "", version: await mustVersion(fn, q.name) };
+  };
+
+  const mustVersion = async (fn: FunctionRecord, name: string): Promise<FunctionVersion> => {
+    const v = await store.getVersion(fn.id, name);
+    if (!v) throw new FsError("VERSION_NOT_FOUND", `Not found the function version: ${name}`);
+    return v;
+  };
+
+  const mustBeLatest = (r: Resolved): void => {
+    if (r.version.version !== "latest") {
+      throw new FsError(
+        "INVALID_VERSION",
+        "only the latest version can be modified; published versions are immutable",
+      );
+    }
+  };
+
+  const create = async (
+    projectId: string,
+    body: CreateFunctionBody,
+  ): Promise<{ fn: FunctionRecord; version: FunctionVersion }> => {
+    checkFunctionName(body.func_name);
+    const pkg = body.package ?? "default";
+    checkPackage(pkg);
+    const runtime = runtimeOf(body.runtime);
+    const handler = body.handler ?? "index.handler";
+    checkHandler(handler);
+    const memory = body.memory_size ?? 128;
+    checkMemory(memory);
+    const timeout = body.timeout ?? 3;
+    checkTimeout(timeout);
+    const description = body.description ?? "";
+    checkDescription(description);
+    const userData = parseUserData(body.user_data);
+    const encryptedUserData = parseUserData(body.encrypted_user_data, "encrypted_user_data");
+    checkInitializer(body.initializer_handler, body.initializer_timeout);
+    checkPreStop(body.pre_stop_handler, body.pre_stop_timeout);
+    const ephemeral = body.ephemeral_storage ?? 512;
+    checkEphemeralStorage(ephemeral);
+    const strategy = toStrategy(body.strategy_config, {
+      concurrency: deps.defaultMaxInstances,
+      concurrentNum: 1,
+    });
+    if (await store.getFunction(projectId, pkg, body.func_name)) {
+      throw new FsError("FUNCTION_EXISTS", `The function already exists: ${pkg}:${body.func_name}`);
+    }
+    if ((await store.countFunctions(projectId)) >= MAX_FUNCTIONS) {
+      throw new FsError("FUNCTION_QUOTA", `at most ${MAX_FUNCTIONS} functions per project`);
+    }
+    const codeType = body.code_type ?? "inline";
+    const zip = await intakeCode(
+      { codeType, file: body.func_code?.file, codeUrl: body.code_url },
+      runtime,
+      handler,
+      true,
+    );
+    const { digest, size } = await blobs.put(zip);
+    const now = nowIso();
+    const fn: FunctionRecord = {
+      id: randomUUID(),
+      projectId,
+      package: pkg,
+      name: body.func_name,
+      runtime: body.runtime,
+      createdAt: now,
+    };
+    const version: FunctionVersion = {
+      functionId: fn.id,
+      version: "latest",
+      handler,
+      memorySize: memory,
+      timeout,
+      codeType,
+      codeFilename: body.code_filename ?? (codeType === "inline" ? "" : "index.zip"),
+      codeUrl: body.code_url ?? "",
+      codeDigest: digest,
+      codeSize: size,
+      userData,
+      encryptedUserData,
+      description,
+      versionDescription: "",
+      initializerHandler: body.initializer_handler ?? "",
+      initializerTimeout: body.initializer_timeout ?? (body.initializer_handler ? 3 : 0),
+      preStopHandler: body.pre_stop_handler ?? "",
+      preStopTimeout: body.pre_stop_timeout ?? 0,
+      strategy,
+      ephemeralStorage: ephemeral,
+      dependVersionList: body.depend_version_list ?? [],
+      extra: pickEcho(body),
+      revision: 1,
+      lastModified: now,
+    };
+    if (!(await store.createFunction(fn, version))) {
+      throw new FsError("FUNCTION_EXISTS", `The function already exists: ${pkg}:${body.func_name}`);
+    }
+    return { fn, version };
+  };
+
+  const updateConfig = async (
+    projectId: string,
+    urn: string,
+    body: UpdateConfigBody,
+  ): Promise<Resolved> => {
+    const r = await resolve(projectId, urn);
+    mustBeLatest(r);
+    if (body.func_name !== undefined && body.func_name !== r.fn.name) {
+      throw new FsError("INVALID_FUNCTION_NAME", "func_name cannot be changed after creation");
+    }
+    if (body.runtime !== undefined && body.runtime !== r.fn.runtime) {
+      throw new FsError("INVALID_RUNTIME", "runtime cannot be changed after creation");
+    }
+    const v = { ...r.version };
+    if (body.handler !== undefined) {
+      checkHandler(body.handler);
+      v.handler = body.handler;
+    }
+    if (body.memory_size !== undefined) {
+      checkMemory(body.memory_size);
+      v.memorySize = body.memory_size;
+    }
+    if (body.timeout !== undefined) {
+      checkTimeout(body.timeout);
+      v.timeout = body.timeout;
+    }
+    if (body.description !== undefined) {
+      checkDescription(body.description);
+      v.description = body.description;
+    }
+    if (body.user_data !== undefined) v.userData = parseUserData(body.user_data);
+    if (body.encrypted_user_data !== undefined) {
+      v.encryptedUserData = parseUserData(body.encrypted_user_data, "encrypted_user_data");
+    }
+    checkInitializer(body.initializer_handler, body.initializer_timeout);
+    if (body.initializer_handler !== undefined) v.initializerHandler = body.initializer_handler;
+    if (body.initializer_timeout !== undefined) v.initializerTimeout = body.initializer_timeout;
+    if (v.initializerHandler && !v.initializerTimeout) v.initializerTimeout = 3;
+    checkPreStop(body.pre_stop_handler, body.pre_stop_timeout);
+    if (body.pre_stop_handler !== undefined) v.preStopHandler = body.pre_stop_handler;
+    if (body.pre_stop_timeout !== undefined) v.preStopTimeout = body.pre_stop_timeout;
+    if (body.ephemeral_storage !== undefined) {
+      checkEphemeralStorage(body.ephemeral_storage);
+      v.ephemeralStorage = body.ephemeral_storage;
+    }
+    v.strategy = toStrategy(body.strategy_config, v.strategy);
+    v.extra = pickEcho(body, v.extra);
+    return save(r, v);
+  };
+
+  const updateCode = async (
+    projectId: string,
+    urn: string,
+    body: UpdateCodeBody,
+  ): Promise<Resolved> => {
+    const r = await resolve(projectId, urn);
+    mustBeLatest(r);
+    const runtime = runtimeOf(r.fn.runtime);
+    const codeType = body.code_type ?? r.version.codeType;
+    const zip = await intakeCode(
+      { codeType, file: body.func_code?.file, codeUrl: body.code_url },
+      runtime,
+      r.version.handler,
+      false,
+    );
+    const { digest, size } = await blobs.put(zip);
+    const v: FunctionVersion = {
+      ...r.version,
+      codeType,
+      codeDigest: digest,
+      codeSize: size,
+      codeFilename: body.code_filename ?? r.version.codeFilename,
+      codeUrl: body.code_url ?? r.version.codeUrl,
+      dependVersionList: body.depend_version_list ?? r.version.dependVersionList,
+    };
+    return save(r, v);
+  };
+
+  const save = async (r: Resolved, v: FunctionVersion): Promise<Resolved> => {
+    v.revision = r.version.revision + 1;
+    v.lastModified = nowIso();
+    await store.putVersion(v);
+    deps.invoker.retire(r.fn.id, v.version);
+    return { ...r, version: v };
+  };
+
+  const remove = async (projectId: string, urn: string): Promise<void> => {
+    const { fn, ref } = await findFunction(projectId, urn);
+    if (ref.qualifier) {
+      const q = ref.qualifier;
+      if (q.kind === "alias")
+        throw new FsError("ALIAS_NOT_FOUND", `Not found the function alias: ${q.name}`);
+      if (q.name === "latest") {
+        throw new FsError(
+          "INVALID_VERSION",
+          "latest cannot be deleted on its own; delete the function (URN without a version)",
+        );
+      }
+      await mustVersion(fn, q.name);
+      await store.deleteVersion(fn.id, q.name);
+      deps.invoker.retire(fn.id, q.name);
+      return;
+    }
+    const versions = await store.listVersions(fn.id);
+    await store.deleteFunction(fn.id);
+    deps.invoker.retire(fn.id);
+    for (const digest of new Set(versions.map((v) => v.codeDigest))) {
+      if (!(await store.isDigestReferenced(digest))) await blobs.delete(digest);
+    }
+  };
+
+  const list = async (
+    projectId: string,
+    q: { marker: number; maxitems: number; package?: string; name?: string },
+  ) => {
+    const { items, total } = await store.listFunctions({
+      projectId,
+      offset: q.marker,
+      limit: q.maxitems,
+      ...(q.package ? { package: q.package } : {}),
+      ...(q.name ? { name: q.name } : {}),
+    });
+    const rows: { fn: FunctionRecord; version: FunctionVersion }[] = [];
+    for (const fn of items) {
+      const version = await store.getVersion(fn.id, "latest");
+      if (version) rows.push({ fn, version });
+    }
+    return { rows, total, nextMarker: q.marker + items.length };
+  };
+
+  return { create, resolve, updateConfig, updateCode, remove, list, findFunction, runtimeOf };
+}
+
+export type FunctionService = ReturnType<typeof createFunctionService>;

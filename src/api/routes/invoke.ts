@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { randomUUID } from "node:crypto";
+import { FsError } from "../../core/errors.js";
+import type { Invoker } from "../../invoker/invoker.js";
+import { logTail } from "../../invoker/log-format.js";
+import type { InvokeResult } from "../../invoker/types.js";
+import { headerMap } from "../app.js";
+import type { FunctionService } from "../function-service.js";
+import { MEMORY_SIZES } from "../validate.js";
+
+/** Sync request and response payloads are limited to 6 MB (contract §5). */
+export const MAX_SYNC_EVENT_BYTES = 6 * 1024 * 1024;
+
+export interface InvokeRouteDeps {
+  functions: FunctionService;
+  invoker: Invoker;
+}
+
+type P = { project_id: string; urn: string };
+
+/** Per-call memory from X-Cff-Instance-Memory, honoured when enable_dynamic_memory is on. */
+function dynamicMemory(headers: Record<string, string>, enabled: boolean): number | undefined {
+  const raw = headers["x-cff-instance-memory"];
+  if (raw === undefined || raw === "") return undefined;
+  const mb = Number(raw);
+  if (!(MEMORY_SIZES as readonly number[]).includes(mb)) {
+    throw new FsError(
+      "NOT_ACCEPTABLE",
+      `X-Cff-Instance-Memory must be one of ${MEMORY_SIZES.join(", ")}`,
+    );
+  }
+  return enabled ? mb : undefined;
+}
+
+/** InvokeFunction (contract §1.5.1). */
+export function registerInvokeRoutes(app: FastifyInstance, deps: InvokeRouteDeps): void {
+  app.post("/fgs/functions/:urn/invocations", async (req: FastifyRequest, reply) => {
+    const p = req.params as P;
+    if (req.rawBody.length > MAX_SYNC_EVENT_BYTES) {
+      throw new FsError(
+        "INVOKE_BODY_TOO_LARGE",
+        `the request body exceeds ${MAX_SYNC_EVENT_BYTES} bytes`,
+      );
+    }
+    const headers = headerMap(req);
+    const responseVersion =
+      (headers["x-cff-request-version"] ?? "v0").toLowerCase() === "v1" ? "v1" : "v0";
+    const wantTail = (headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
+    const target = await deps.functions.resolve(p.project_id, p.urn);
+    const memoryMb = dynamicMemory(headers, target.version.extra["enable_dynamic_memory"] === true);
+    const abort = new AbortController();
+    req.raw.once("close", () => {
+      if (!reply.sent && req.raw.destroyed) abort.abort();
+    });
+    const result = await deps.invoker.invoke({
+      target: { fn: target.fn, version: target.version, alias: target.alias },
+      event: req.rawBody.toString("utf8"),
+      requestId: randomUUID(),
+      kind: "sync",
+      headers,
+      ...(memoryMb ? { memoryMb } : {}),
+      signal: abort.signal,
+    });
+    setInvokeHeaders(reply, result, responseVersion, wantTail);
+    if (responseVersion === "v1") {
+      return reply.header("Content-Type", "application/json").send({
+        request_id: result.requestId,
+        result: result.body,
+        log: wantTail ? logTail(result.log) : "",
+        status: result.ok ? 200 : result.errorCode,
+      });
+    }
+    return reply
+      .header(
+        "Content-Type",
+        looksLikeJson(result.body) ? "application/json" : "text/plain; charset=utf-8",
+      )
+      .send(result.body);
+  });
+}
+
+function setInvokeHeaders(
+  reply: { header(name: string, value: string): unknown },
+  r: InvokeResult,
+  version: string,
+  wantTail: boolean,
+): void {
+  reply.header("X-Cff-Request-Id", r.requestId);
+  reply.header(
+    "X-Cff-Invoke-Summary",
+    JSON.stringify({
+      duration: Math.round(r.durationMs * 1000) / 1000,
+      billingDuration: r.billingMs,
+      memorySize: r.memorySize,
+      memoryUsed: Math.round(r.memoryUsedMb * 1000) / 1000,
+      coldStart: r.coldStart,
+      timings: r.timings,
+    }),
+  );
+  reply.header("X-CFF-Billing-Duration", String(r.billingMs));
+  reply.header("X-Cff-Response-Version", version);
+  reply.header("X-Func-Err-Code", String(r.errorCode));
+  reply.header("X-Is-Func-Err", String(!r.ok && r.isFuncErr));
+  if (wantTail)
+    reply.header("X-Cff-Function-Log", Buffer.from(logTail(r.log), "utf8").toString("base64"));
+}
+
+function looksLikeJson(s: string): boolean {
+  const c = s.trimStart()[0];
+  return c === "{" || c === "[";
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from "fastify";
+import type { Identity } from "../core/types.js";
+import type { Logger } from "../core/logger.js";
+import { assertProjectAccess, type Principal, type TokenService } from "../auth/index.js";
+import type { BlobStore } from "../blobs/types.js";
+import type { Invoker } from "../invoker/invoker.js";
+import { createApp, headerMap } from "./app.js";
+import type { FunctionService } from "./function-service.js";
+import { registerFunctionRoutes } from "./routes/functions.js";
+import { registerIamRoutes } from "./routes/iam.js";
+import { registerInvokeRoutes } from "./routes/invoke.js";
+import type { WireContext } from "./wire.js";
+
+export interface ApiDeps {
+  logger: Logger;
+  identity: Identity;
+  tokens: TokenService;
+  authenticate: (req: {
+    method: string;
+    rawUrl: string;
+    headers: Record<string, string>;
+    body: Buffer;
+  }) => Principal;
+  functions: FunctionService;
+  blobs: BlobStore;
+  invoker: Invoker;
+  wire: WireContext;
+  endpoint: () => string;
+  health: () => Record<string, unknown>;
+}
+
+/** The `api` role: FunctionGraph v2, IAM-lite, health. */
+export function createApiServer(deps: ApiDeps): FastifyInstance {
+  const app = createApp({ logger: deps.logger });
+
+  app.get("/healthz", async () => ({ status: "ok", ...deps.health() }));
+  registerIamRoutes(app, deps);
+
+  void app.register(
+    async (v2) => {
+      v2.addHook("preHandler", async (req) => {
+        const principal = deps.authenticate({
+          method: req.method,
+          rawUrl: req.url,
+          headers: headerMap(req),
+          body: req.rawBody,
+        });
+        assertProjectAccess(principal, (req.params as { project_id: string }).project_id);
+        req.principal = principal;
+      });
+      registerFunctionRoutes(v2, { functions: deps.functions, blobs: deps.blobs, wire: deps.wire });
+      registerInvokeRoutes(v2, { functions: deps.functions, invoker: deps.invoker });
+    },
+    { prefix: "/v2/:project_id" },
+  );
+  return app;
+}
+
+/** The `gateway` role's listener; APIG trigger routes are served here (triggers issue). */
+export function createGatewayServer(logger: Logger): FastifyInstance {
+  const app = createApp({ logger });
+  app.get("/healthz", async () => ({ status: "ok", role: "gateway" }));
+  return app;
+}

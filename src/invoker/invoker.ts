@@ -1,0 +1,370 @@
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import { FsError, isFsError } from "../core/errors.js";
+import type { InvocationRecord } from "../core/types.js";
+import { createInstance, type Instance } from "../runtimes/instance.js";
+import type { RuntimeDef } from "../runtimes/types.js";
+import type { Sandbox } from "../sandbox/types.js";
+import { cpuMillicores, functionEnv, MAX_RESPONSE_BYTES } from "./function-env.js";
+import { billingDuration, finishLine, startLine } from "./log-format.js";
+import { Pool, StartFailure, type Lease } from "./pool.js";
+import type { InvokeRequest, InvokeResult, InvokeTarget } from "./types.js";
+
+export interface InvokerOptions {
+  sandbox: Sandbox;
+  runtimes: { get(name: string): RuntimeDef | undefined };
+  /** Directory holding the unpacked code of a digest (created once per digest). */
+  codeDir: (digest: string) => Promise<string>;
+  /** Where invocation records go; called off the hot path. */
+  record: (r: InvocationRecord) => Promise<void>;
+  logger: Logger;
+  clock: Clock;
+  keepAliveMs: number;
+  /** Project-wide concurrent executions. */
+  concurrencyQuota: number;
+  hardMaxInstances?: number;
+  maxQueue?: number;
+  queueTimeoutMs?: number;
+  maxLogBytes?: number;
+}
+
+export interface Invoker {
+  invoke(req: InvokeRequest): Promise<InvokeResult>;
+  /** Retire the instances of a function (all versions, or one): code or config changed, or deleted. */
+  retire(functionId: string, version?: string): void;
+  stats(): { pools: number; instances: number; inflight: number };
+  close(): Promise<void>;
+}
+
+/** The invoker: pools per function version, instance lifecycle, limits (ARCHITECTURE §3). */
+export function createInvoker(opts: InvokerOptions): Invoker {
+  const pools = new Map<string, Pool>();
+  /** Pools that take no new work but may still run calls; closed on shutdown. */
+  const retiring = new Set<Pool>();
+  const inflightByProject = new Map<string, number>();
+  let closed = false;
+
+  const poolKey = (t: InvokeTarget, memoryMb: number): string =>
+    `${t.fn.id}/${t.version.version}/${t.version.revision}/${memoryMb}`;
+
+  const getPool = (t: InvokeTarget, memoryMb: number): Pool => {
+    const key = poolKey(t, memoryMb);
+    let pool = pools.get(key);
+    if (pool) return pool;
+    // A newer revision of this version replaces older pools.
+    const prefix = `${t.fn.id}/${t.version.version}/`;
+    for (const [k, p] of pools) {
+      if (k.startsWith(prefix) && !k.startsWith(`${prefix}${t.version.revision}/`))
+        retirePool(k, p);
+    }
+    const runtime = opts.runtimes.get(t.fn.runtime);
+    if (!runtime) throw new FsError("INVALID_RUNTIME", `runtime ${t.fn.runtime} is not available`);
+    const log = opts.logger.child({ pool: key });
+    pool = new Pool({
+      key,
+      maxInstances: t.version.strategy.concurrency,
+      hardMaxInstances: opts.hardMaxInstances ?? 400,
+      concurrentNum: Math.max(1, t.version.strategy.concurrentNum),
+      keepAliveMs: opts.keepAliveMs,
+      maxQueue: opts.maxQueue ?? 1000,
+      queueTimeoutMs: opts.queueTimeoutMs ?? 60_000,
+      clock: opts.clock,
+      logger: log,
+      start: () => startInstance(t, runtime, memoryMb, log),
+    });
+    pools.set(key, pool);
+    return pool;
+  };
+
+  const retirePool = (key: string, pool: Pool): void => {
+    pool.retire();
+    pools.delete(key);
+    retiring.add(pool);
+  };
+
+  let seq = 0;
+  const startInstance = async (
+    t: InvokeTarget,
+    runtime: RuntimeDef,
+    memoryMb: number,
+    log: Logger,
+  ): Promise<Instance> => {
+    const codeDir = await opts.codeDir(t.version.codeDigest);
+    const id = `${t.fn.name.slice(0, 20)}-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
+    const paths = opts.sandbox.paths({ id, codeDir, runtimeDir: runtime.shimDir });
+    const env = { ...runtime.baseEnv(paths), ...functionEnv(t.fn, t.version, paths, memoryMb) };
+    try {
+      return await createInstance({
+        id,
+        sandbox: opts.sandbox,
+        runtime,
+        codeDir,
+        memoryMb,
+        cpuMillicores: cpuMillicores(memoryMb),
+        tmpMb: t.version.ephemeralStorage,
+        network:
+          t.version.extra["network_controller"] &&
+          isPublicDisabled(t.version.extra["network_controller"])
+            ? "loopback"
+            : "full",
+        mounts: [],
+        load: {
+          handler: t.version.handler,
+          initializer: t.version.initializerHandler,
+          initializerTimeoutMs: t.version.initializerTimeout * 1000,
+          env,
+        },
+        logger: log.child({ instanceId: id }),
+        ...(opts.maxLogBytes ? { maxLogBytes: opts.maxLogBytes } : {}),
+      });
+    } catch (err) {
+      const e = err as {
+        name?: string;
+        errorCode?: number;
+        error?: StartFailure["payload"];
+        log?: string;
+      };
+      if (e?.name === "InstanceStartError" && typeof e.errorCode === "number" && e.error) {
+        throw new StartFailure(e.errorCode, e.error, e.log ?? "");
+      }
+      throw err;
+    }
+  };
+
+  const invoke = async (req: InvokeRequest): Promise<InvokeResult> => {
+    if (closed) throw new FsError("UNAVAILABLE", "platform shutting down");
+    const { fn, version } = req.target;
+    const memoryMb = req.memoryMb ?? version.memorySize;
+    const project = fn.projectId;
+    const used = inflightByProject.get(project) ?? 0;
+    if (used >= opts.concurrencyQuota) {
+      throw new FsError(
+        "TOO_MANY_REQUESTS",
+        `concurrent executions quota (${opts.concurrencyQuota}) reached`,
+      );
+    }
+    inflightByProject.set(project, used + 1);
+    const startedAt = opts.clock.now();
+    const versionLabel = req.target.alias || version.version;
+    try {
+      const pool = getPool(req.target, memoryMb);
+      let lease: Lease;
+      try {
+        lease = await pool.acquire();
+      } catch (err) {
+        if (err instanceof StartFailure)
+          return startFailureResult(req, err, memoryMb, startedAt, versionLabel);
+        throw err;
+      }
+      try {
+        return await run(req, lease, memoryMb, startedAt, versionLabel);
+      } finally {
+        pool.release(lease.slot);
+      }
+    } finally {
+      const n = (inflightByProject.get(project) ?? 1) - 1;
+      if (n <= 0) inflightByProject.delete(project);
+      else inflightByProject.set(project, n);
+    }
+  };
+
+  const run = async (
+    req: InvokeRequest,
+    lease: Lease,
+    memoryMb: number,
+    startedAt: number,
+    versionLabel: string,
+  ): Promise<InvokeResult> => {
+    const { fn, version } = req.target;
+    const instance = lease.slot.instance;
+    const handlerStart = opts.clock.now();
+    const outcome = await instance.invoke(
+      req.event,
+      {
+        requestId: req.requestId,
+        functionName: fn.name,
+        version: version.version,
+        alias: req.target.alias,
+        package: fn.package,
+        projectId: fn.projectId,
+        memorySize: memoryMb,
+        cpuMillicores: cpuMillicores(memoryMb),
+        timeoutSeconds: version.timeout,
+        deadline: handlerStart + version.timeout * 1000,
+        invokeType: req.kind,
+        userData: { ...version.userData, ...version.encryptedUserData },
+        accessKey: "",
+        secretKey: "",
+        securityToken: "",
+        authToken: "",
+        headers: req.headers ?? {},
+      },
+      { timeoutMs: version.timeout * 1000, ...(req.signal ? { signal: req.signal } : {}) },
+    );
+    let ok = outcome.ok;
+    let body: string;
+    let errorCode = 0;
+    let isFuncErr = false;
+    let error = outcome.ok ? undefined : outcome.error;
+    if (outcome.ok) {
+      body = outcome.result;
+      if (Buffer.byteLength(body) > MAX_RESPONSE_BYTES) {
+        ok = false;
+        errorCode = 4004;
+        isFuncErr = true;
+        error = {
+          errorMessage: "response body size exceeds the limit of 6291456 bytes",
+          errorType: "ResponseTooLarge",
+        };
+        body = JSON.stringify(error);
+      }
+    } else {
+      errorCode = outcome.errorCode;
+      isFuncErr = outcome.isFuncErr;
+      body = JSON.stringify(outcome.error);
+    }
+    const durationMs = outcome.durationMs;
+    const billingMs = billingDuration(durationMs);
+    const memoryUsedMb = outcome.maxRssKb / 1024;
+    const end = opts.clock.now();
+    const startLog = lease.cold ? instance.startLog : "";
+    const log =
+      startLine(handlerStart, req.requestId, versionLabel) +
+      startLog +
+      outcome.log +
+      finishLine(end, req.requestId, { durationMs, billingMs, memoryUsedMb, memorySize: memoryMb });
+    const timings = {
+      queue: lease.queueMs,
+      sandbox: lease.startTimings?.sandboxMs ?? 0,
+      boot: lease.startTimings?.bootMs ?? 0,
+      load: lease.startTimings?.loadMs ?? 0,
+      handler: end - handlerStart,
+    };
+    const result: InvokeResult = {
+      requestId: req.requestId,
+      ok,
+      body,
+      errorCode,
+      isFuncErr,
+      ...(error ? { error } : {}),
+      log,
+      durationMs,
+      billingMs,
+      memorySize: memoryMb,
+      memoryUsedMb,
+      coldStart: lease.cold,
+      instanceId: instance.id,
+      version: version.version,
+      timings,
+    };
+    saveRecord(req, result, startedAt);
+    return result;
+  };
+
+  const startFailureResult = (
+    req: InvokeRequest,
+    err: StartFailure,
+    memoryMb: number,
+    startedAt: number,
+    versionLabel: string,
+  ): InvokeResult => {
+    const now = opts.clock.now();
+    const durationMs = now - startedAt;
+    const billingMs = billingDuration(durationMs);
+    const log =
+      startLine(startedAt, req.requestId, versionLabel) +
+      err.log +
+      finishLine(now, req.requestId, {
+        durationMs,
+        billingMs,
+        memoryUsedMb: 0,
+        memorySize: memoryMb,
+      });
+    const result: InvokeResult = {
+      requestId: req.requestId,
+      ok: false,
+      body: JSON.stringify(err.payload),
+      errorCode: err.errorCode,
+      isFuncErr: true,
+      error: err.payload,
+      log,
+      durationMs,
+      billingMs,
+      memorySize: memoryMb,
+      memoryUsedMb: 0,
+      coldStart: true,
+      instanceId: "",
+      version: req.target.version.version,
+      timings: { queue: 0, sandbox: 0, boot: 0, load: durationMs, handler: 0 },
+    };
+    saveRecord(req, result, startedAt);
+    return result;
+  };
+
+  const saveRecord = (req: InvokeRequest, r: InvokeResult, startedAt: number): void => {
+    const rec: InvocationRecord = {
+      requestId: r.requestId,
+      functionId: req.target.fn.id,
+      version: r.version,
+      alias: req.target.alias,
+      kind: req.kind,
+      instanceId: r.instanceId,
+      status: r.ok ? "success" : "error",
+      errorCode: r.errorCode,
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs: r.durationMs,
+      billingMs: r.billingMs,
+      memoryUsedMb: r.memoryUsedMb,
+      coldStart: r.coldStart,
+      timings: { ...r.timings },
+      log: r.log.length > 65536 ? r.log.slice(-65536) : r.log,
+    };
+    setImmediate(() => {
+      opts
+        .record(rec)
+        .catch((err: unknown) =>
+          opts.logger.warn({ err, requestId: r.requestId }, "cannot store invocation record"),
+        );
+    });
+  };
+
+  return {
+    invoke: async (req) => {
+      try {
+        return await invoke(req);
+      } catch (err) {
+        if (isFsError(err)) throw err;
+        opts.logger.error({ err, requestId: req.requestId }, "invocation failed in the platform");
+        throw new FsError("INTERNAL", "internal error while invoking the function", { cause: err });
+      }
+    },
+    retire: (functionId, version) => {
+      const prefix = version ? `${functionId}/${version}/` : `${functionId}/`;
+      for (const [k, p] of [...pools]) if (k.startsWith(prefix)) retirePool(k, p);
+    },
+    stats: () => {
+      let instances = 0;
+      let inflight = 0;
+      for (const p of pools.values()) {
+        instances += p.size;
+        inflight += p.inflight;
+      }
+      return { pools: pools.size, instances, inflight };
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...pools.values(), ...retiring].map((p) => p.close()));
+      pools.clear();
+      retiring.clear();
+    },
+  };
+}
+
+function isPublicDisabled(nc: unknown): boolean {
+  return (
+    typeof nc === "object" &&
+    nc !== null &&
+    (nc as { disable_public_network?: unknown }).disable_public_network === true
+  );
+}

@@ -1,0 +1,53 @@
+import type { FunctionRecord, FunctionVersion } from "../core/types.js";
+import type { FunctionErrorPayload } from "../runtimes/types.js";
+
+/** A concrete version to run, already resolved from a qualifier. */
+export interface InvokeTarget {
+  fn: FunctionRecord;
+  version: FunctionVersion;
+  /** Alias the caller used ("" when none). */
+  alias: string;
+}
+
+export interface InvokeRequest {
+  target: InvokeTarget;
+  /** Raw event text (the request body). */
+  event: string;
+  requestId: string;
+  kind: "sync" | "async";
+  /** Lower-case request headers passed on to the context (X-Cff-Workflow-Id …). */
+  headers?: Record<string, string>;
+  /** Per-call memory (X-Cff-Instance-Memory with enable_dynamic_memory). */
+  memoryMb?: number;
+  signal?: AbortSignal;
+}
+
+/** Breakdown of where an invocation's time went, in ms (cold-start anatomy). */
+export interface InvokeTimings {
+  queue: number;
+  sandbox: number;
+  boot: number;
+  load: number;
+  handler: number;
+}
+
+export interface InvokeResult {
+  requestId: string;
+  ok: boolean;
+  /** Serialised handler result, or the JSON error payload when !ok. */
+  body: string;
+  /** 0 on success, else the function error code (contract §3.7). */
+  errorCode: number;
+  isFuncErr: boolean;
+  error?: FunctionErrorPayload;
+  /** Whole log: Start line, function output, Finish line. */
+  log: string;
+  durationMs: number;
+  billingMs: number;
+  memorySize: number;
+  memoryUsedMb: number;
+  coldStart: boolean;
+  instanceId: string;
+  version: string;
+  timings: InvokeTimings;
+}

@@ -1,0 +1,191 @@
+import { mkdirSync, writeFileSync, chmodSync, renameSync } from "node:fs";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import pino from "pino";
+import { systemClock, type Clock } from "./core/clock.js";
+import type { Config } from "./core/config.js";
+import type { Logger } from "./core/logger.js";
+import type { Identity } from "./core/types.js";
+import { openStore } from "./store/index.js";
+import { createBlobStore } from "./blobs/index.js";
+import { extractZip } from "./packages/index.js";
+import { createPlainProcessSandbox } from "./sandbox/plain-process.js";
+import type { Sandbox } from "./sandbox/types.js";
+import { createRuntimeRegistry } from "./runtimes/registry.js";
+import { createInvoker } from "./invoker/invoker.js";
+import { createAuthenticator, createTokenService, generateIdentity } from "./auth/index.js";
+import { createFunctionService } from "./api/function-service.js";
+import { createApiServer, createGatewayServer } from "./api/server.js";
+
+/** What `<data>/credentials.json` holds (ARCHITECTURE §1). */
+export interface Credentials {
+  endpoint: string;
+  gateway_endpoint: string;
+  region: string;
+  project_id: string;
+  domain_id: string;
+  domain_name: string;
+  access_key: string;
+  secret_key: string;
+  user: string;
+  password: string;
+}
+
+export interface Platform {
+  readonly config: Config;
+  readonly credentials: Credentials;
+  readonly isolation: { tier: string; description: string };
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Sandbox factory; default: detect the best tier (ARCHITECTURE §5). */
+  createSandbox?: (logger: Logger, dataDir: string) => Promise<Sandbox>;
+}
+
+/** The composition root: builds every part, wires them, starts the roles. */
+export async function startPlatform(
+  config: Config,
+  options: PlatformOptions = {},
+): Promise<Platform> {
+  const logger: Logger =
+    options.logger ?? pino({ level: config.logLevel, base: { service: "fngraph" } });
+  const clock = options.clock ?? systemClock;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
+
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn({ err }, "error while shutting down");
+      }
+    }
+  };
+
+  try {
+    const store = openStore(config.store);
+    closers.push(() => store.close());
+    const identity = await loadOrCreateIdentity(store, config.region);
+
+    const blobs = await createBlobStore({
+      dir: path.join(config.dataDir, "blobs"),
+      unpack: (zip, dest) => extractZip(zip, dest),
+    });
+    closers.push(() => blobs.close());
+
+    const sandbox = await (options.createSandbox ?? defaultSandbox)(
+      logger.child({ part: "sandbox" }),
+      config.dataDir,
+    );
+    closers.push(() => sandbox.close());
+
+    const runtimes = createRuntimeRegistry({
+      nodePath: config.nodePath,
+      pythonPath: config.pythonPath,
+    });
+    const invoker = createInvoker({
+      sandbox,
+      runtimes,
+      codeDir: (digest) => blobs.unpacked(digest),
+      record: (r) => store.addInvocation(r),
+      logger: logger.child({ part: "invoker" }),
+      clock,
+      keepAliveMs: config.keepAliveSeconds * 1000,
+      concurrencyQuota: config.concurrencyQuota,
+    });
+    closers.push(() => invoker.close());
+
+    const tokens = createTokenService({ identity, clock });
+    const authenticate = createAuthenticator({ tokens, clock, identity });
+    const functions = createFunctionService({
+      store,
+      blobs,
+      invoker,
+      runtimes,
+      clock,
+      region: config.region,
+      defaultMaxInstances: 400,
+    });
+
+    let endpoint = "";
+    const isolation = { tier: sandbox.tier, description: sandbox.description };
+    const api = createApiServer({
+      logger,
+      identity,
+      tokens,
+      authenticate,
+      functions,
+      blobs,
+      invoker,
+      wire: { region: config.region, domainId: identity.domainId },
+      endpoint: () => endpoint,
+      health: () => ({
+        roles: ["api", "gateway", "worker", "scheduler"],
+        isolation,
+        region: config.region,
+        invoker: invoker.stats(),
+      }),
+    });
+    closers.push(() => api.close());
+    const gateway = createGatewayServer(logger);
+    closers.push(() => gateway.close());
+
+    await api.listen({ host: config.host, port: config.port });
+    await gateway.listen({ host: config.host, port: config.gatewayPort });
+    endpoint = urlOf(config.host, (api.server.address() as AddressInfo).port);
+    const credentials: Credentials = {
+      endpoint,
+      gateway_endpoint: urlOf(config.host, (gateway.server.address() as AddressInfo).port),
+      region: config.region,
+      project_id: identity.projectId,
+      domain_id: identity.domainId,
+      domain_name: identity.domainName,
+      access_key: identity.accessKey,
+      secret_key: identity.secretKey,
+      user: identity.userName,
+      password: identity.password,
+    };
+    writeCredentials(path.join(config.dataDir, "credentials.json"), credentials);
+    logger.info({ endpoint, tier: sandbox.tier }, "fngraph ready");
+    return { config, credentials, isolation, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function defaultSandbox(logger: Logger, dataDir: string): Promise<Sandbox> {
+  void dataDir;
+  return createPlainProcessSandbox({ logger });
+}
+
+async function loadOrCreateIdentity(
+  store: {
+    loadIdentity(): Promise<Identity | undefined>;
+    saveIdentity(i: Identity): Promise<void>;
+  },
+  region: string,
+): Promise<Identity> {
+  const existing = await store.loadIdentity();
+  if (existing) return existing;
+  const identity = generateIdentity({ region });
+  await store.saveIdentity(identity);
+  return identity;
+}
+
+function urlOf(host: string, port: number): string {
+  const h =
+    host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+function writeCredentials(file: string, c: Credentials): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(c, null, 2) + "\n", { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}

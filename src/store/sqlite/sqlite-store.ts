@@ -1,0 +1,171 @@
+import Database from "better-sqlite3";
+import { z } from "zod";
+import type {
+  FunctionRecord,
+  FunctionVersion,
+  Identity,
+  InvocationRecord,
+} from "../../core/types.js";
+import type { ListFunctionsQuery, Store } from "../types.js";
+import { MIGRATIONS } from "./migrations.js";
+
+const functionRow = z.object({
+  id: z.string(),
+  project_id: z.string(),
+  package: z.string(),
+  name: z.string(),
+  runtime: z.string(),
+  created_at: z.string(),
+});
+
+const toFunction = (row: unknown): FunctionRecord => {
+  const r = functionRow.parse(row);
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    package: r.package,
+    name: r.name,
+    runtime: r.runtime,
+    createdAt: r.created_at,
+  };
+};
+
+const dataRow = z.object({ data: z.string() });
+const parseData = <T>(row: unknown): T => JSON.parse(dataRow.parse(row).data) as T;
+
+/** SQLite store in WAL mode: the embedded default (better-sqlite3 12.x). */
+export function createSqliteStore(file: string): Store {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+
+  const q = {
+    loadIdentity: db.prepare("SELECT data FROM identity WHERE id = 1"),
+    saveIdentity: db.prepare(
+      "INSERT INTO identity (id, data) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+    ),
+    insertFunction: db.prepare(
+      "INSERT OR IGNORE INTO functions (id, project_id, package, name, runtime, created_at) VALUES (@id, @projectId, @package, @name, @runtime, @createdAt)",
+    ),
+    getFunction: db.prepare(
+      "SELECT * FROM functions WHERE project_id = ? AND package = ? AND name = ?",
+    ),
+    getFunctionById: db.prepare("SELECT * FROM functions WHERE id = ?"),
+    countFunctions: db.prepare("SELECT count(*) AS n FROM functions WHERE project_id = ?"),
+    deleteFunction: db.prepare("DELETE FROM functions WHERE id = ?"),
+    getVersion: db.prepare("SELECT data FROM versions WHERE function_id = ? AND version = ?"),
+    listVersions: db.prepare(
+      "SELECT data FROM versions WHERE function_id = ? ORDER BY created_seq",
+    ),
+    putVersion: db.prepare(
+      `INSERT INTO versions (function_id, version, digest, code_size, data) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(function_id, version) DO UPDATE SET digest = excluded.digest, code_size = excluded.code_size, data = excluded.data`,
+    ),
+    deleteVersion: db.prepare("DELETE FROM versions WHERE function_id = ? AND version = ?"),
+    digestRef: db.prepare("SELECT 1 FROM versions WHERE digest = ? LIMIT 1"),
+    codeSize: db.prepare(
+      "SELECT coalesce(sum(v.code_size), 0) AS n FROM versions v JOIN functions f ON f.id = v.function_id WHERE f.project_id = ?",
+    ),
+    addInvocation: db.prepare(
+      "INSERT OR REPLACE INTO invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)",
+    ),
+    getInvocation: db.prepare("SELECT data FROM invocations WHERE request_id = ?"),
+  };
+
+  const count = (row: unknown): number => z.object({ n: z.number() }).parse(row).n;
+
+  const putVersion = (v: FunctionVersion): void => {
+    q.putVersion.run(v.functionId, v.version, v.codeDigest, v.codeSize, JSON.stringify(v));
+  };
+  const createFunction = db.transaction((fn: FunctionRecord, latest: FunctionVersion): boolean => {
+    const res = q.insertFunction.run(fn);
+    if (res.changes === 0) return false;
+    putVersion(latest);
+    return true;
+  });
+
+  let closed = false;
+  return {
+    kind: "sqlite",
+    loadIdentity: async () => {
+      const row = q.loadIdentity.get();
+      return row ? parseData<Identity>(row) : undefined;
+    },
+    saveIdentity: async (identity) => {
+      q.saveIdentity.run(JSON.stringify(identity));
+    },
+    createFunction: async (fn, latest) => createFunction(fn, latest),
+    getFunction: async (projectId, pkg, name) => {
+      const row = q.getFunction.get(projectId, pkg, name);
+      return row ? toFunction(row) : undefined;
+    },
+    getFunctionById: async (id) => {
+      const row = q.getFunctionById.get(id);
+      return row ? toFunction(row) : undefined;
+    },
+    listFunctions: async (lq: ListFunctionsQuery) => {
+      const where = ["project_id = ?"];
+      const args: unknown[] = [lq.projectId];
+      if (lq.package) {
+        where.push("package = ?");
+        args.push(lq.package);
+      }
+      if (lq.name) {
+        where.push("instr(name, ?) > 0");
+        args.push(lq.name);
+      }
+      const w = where.join(" AND ");
+      const total = count(
+        db.prepare(`SELECT count(*) AS n FROM functions WHERE ${w}`).get(...args),
+      );
+      const rows = db
+        .prepare(`SELECT * FROM functions WHERE ${w} ORDER BY created_at, name LIMIT ? OFFSET ?`)
+        .all(...args, lq.limit, lq.offset);
+      return { items: rows.map(toFunction), total };
+    },
+    countFunctions: async (projectId) => count(q.countFunctions.get(projectId)),
+    deleteFunction: async (id) => {
+      q.deleteFunction.run(id);
+    },
+    getVersion: async (functionId, version) => {
+      const row = q.getVersion.get(functionId, version);
+      return row ? parseData<FunctionVersion>(row) : undefined;
+    },
+    listVersions: async (functionId) =>
+      q.listVersions.all(functionId).map((r) => parseData<FunctionVersion>(r)),
+    putVersion: async (v) => putVersion(v),
+    deleteVersion: async (functionId, version) => {
+      q.deleteVersion.run(functionId, version);
+    },
+    isDigestReferenced: async (digest) => q.digestRef.get(digest) !== undefined,
+    totalCodeSize: async (projectId) => count(q.codeSize.get(projectId)),
+    addInvocation: async (r: InvocationRecord) => {
+      q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
+    },
+    getInvocation: async (requestId) => {
+      const row = q.getInvocation.get(requestId);
+      return row ? parseData<InvocationRecord>(row) : undefined;
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = db.prepare("SELECT version FROM schema_version").get() as
+    { version: number } | undefined;
+  let current = row?.version ?? 0;
+  if (!row) db.prepare("INSERT INTO schema_version (version) VALUES (0)").run();
+  const apply = db.transaction((sql: string, next: number) => {
+    db.exec(sql);
+    db.prepare("UPDATE schema_version SET version = ?").run(next);
+  });
+  for (; current < MIGRATIONS.length; current++) apply(MIGRATIONS[current]!, current + 1);
+}

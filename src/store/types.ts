@@ -1,0 +1,39 @@
+import type { FunctionRecord, FunctionVersion, Identity, InvocationRecord } from "../core/types.js";
+
+export interface ListFunctionsQuery {
+  projectId: string;
+  package?: string;
+  name?: string;
+  offset: number;
+  limit: number;
+}
+
+/** The only way to metadata (ARCHITECTURE §6). Async so PostgreSQL can implement it too. */
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+  loadIdentity(): Promise<Identity | undefined>;
+  saveIdentity(identity: Identity): Promise<void>;
+
+  /** Creates the function and its `latest` version atomically; false when the name is taken. */
+  createFunction(fn: FunctionRecord, latest: FunctionVersion): Promise<boolean>;
+  getFunction(projectId: string, pkg: string, name: string): Promise<FunctionRecord | undefined>;
+  getFunctionById(id: string): Promise<FunctionRecord | undefined>;
+  listFunctions(q: ListFunctionsQuery): Promise<{ items: FunctionRecord[]; total: number }>;
+  countFunctions(projectId: string): Promise<number>;
+  /** Deletes the function with all its versions and records. */
+  deleteFunction(id: string): Promise<void>;
+
+  getVersion(functionId: string, version: string): Promise<FunctionVersion | undefined>;
+  listVersions(functionId: string): Promise<FunctionVersion[]>;
+  putVersion(v: FunctionVersion): Promise<void>;
+  deleteVersion(functionId: string, version: string): Promise<void>;
+  /** Code digests still referenced by any version (for blob garbage collection). */
+  isDigestReferenced(digest: string): Promise<boolean>;
+  /** Sum of code sizes of all versions of a project. */
+  totalCodeSize(projectId: string): Promise<number>;
+
+  addInvocation(r: InvocationRecord): Promise<void>;
+  getInvocation(requestId: string): Promise<InvocationRecord | undefined>;
+
+  close(): Promise<void>;
+}
