@@ -186,6 +186,9 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
   let seq = 0;
   let closing: Promise<void> | undefined;
   let exitDone = false;
+  let markExitDone = () => {};
+  /** Resolves once the exit was fully handled: pending calls resolved, onExit callbacks run. */
+  const exitHandled = new Promise<void>((r) => (markExitDone = r));
   const isOom = () => proc.oomKilled() || OOM_PATTERN.test(stderrTail);
 
   const startCapture = new LogCapture(maxLogBytes);
@@ -303,6 +306,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
       if (!killReason) logger.debug({ ...exit }, "runtime exited");
       exitDone = true;
       for (const cb of exitCallbacks.splice(0)) cb();
+      markExitDone();
     });
   });
 
@@ -505,7 +509,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
           if (t) clock.clearTimeout(t);
           if (!graceful) await proc.kill();
         }
-        await proc.exited;
+        await exitHandled;
       })();
       return closing;
     },

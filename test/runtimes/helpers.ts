@@ -1,0 +1,154 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import { silentLogger } from "../../src/core/logger.js";
+import {
+  createInstance,
+  type Instance,
+  type InstanceOptions,
+} from "../../src/runtimes/instance.js";
+import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
+import type { InvokeContext, InvokeOutcome, LoadSpec } from "../../src/runtimes/types.js";
+import { createPlainProcessSandbox } from "../../src/sandbox/plain-process.js";
+import type { Sandbox } from "../../src/sandbox/types.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const PYTHON = "/usr/bin/python3";
+
+export function fixture(name: string): string {
+  return path.resolve(here, "../fixtures/functions", name);
+}
+
+export function makeContext(over: Partial<InvokeContext> = {}): InvokeContext {
+  return {
+    requestId: "req-1",
+    functionName: "fn",
+    version: "latest",
+    alias: "",
+    package: "default",
+    projectId: "proj-1",
+    memorySize: 128,
+    cpuMillicores: 300,
+    timeoutSeconds: 3,
+    deadline: Date.now() + 3000,
+    invokeType: "sync",
+    userData: {},
+    accessKey: "",
+    secretKey: "",
+    securityToken: "",
+    authToken: "",
+    headers: {},
+    ...over,
+  };
+}
+
+export interface Harness {
+  sandbox: Sandbox;
+  /** pids of every process launched through the harness. */
+  pids: number[];
+  start(
+    fixtureName: string,
+    runtime: string,
+    load?: Partial<LoadSpec>,
+    extra?: Partial<InstanceOptions>,
+  ): Promise<Instance>;
+  /** Close every instance and the sandbox; fail if any launched process survives. */
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export function createHarness(): Harness {
+  const inner = createPlainProcessSandbox({ logger: silentLogger });
+  const pids: number[] = [];
+  const sandbox: Sandbox = {
+    ...inner,
+    paths: (spec) => inner.paths(spec),
+    close: () => inner.close(),
+    async launch(spec) {
+      const proc = await inner.launch(spec);
+      pids.push(proc.pid);
+      return proc;
+    },
+  };
+  const registry = createRuntimeRegistry({ nodePath: process.execPath, pythonPath: PYTHON });
+  const instances: Instance[] = [];
+  return {
+    sandbox,
+    pids,
+    async start(fixtureName, runtimeName, load = {}, extra = {}) {
+      const runtime = registry.get(runtimeName);
+      if (!runtime) throw new Error(`no runtime ${runtimeName}`);
+      const inst = await createInstance({
+        id: `t${process.pid}-${++counter}`,
+        sandbox,
+        runtime,
+        codeDir: fixture(fixtureName),
+        memoryMb: 128,
+        cpuMillicores: 300,
+        tmpMb: 64,
+        network: "loopback",
+        mounts: [],
+        load: {
+          handler: "index.handler",
+          initializer: "",
+          initializerTimeoutMs: 3000,
+          env: {},
+          ...load,
+        },
+        logger: silentLogger,
+        ...extra,
+      });
+      instances.push(inst);
+      return inst;
+    },
+    async close() {
+      await Promise.all(instances.map((i) => i.close()));
+      await sandbox.close();
+      for (const pid of pids) expectGone(pid);
+    },
+  };
+}
+
+/** The process and its whole group are gone. */
+export function expectGone(pid: number): void {
+  expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
+  expect(() => process.kill(-pid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
+}
+
+export function invoke(
+  inst: Instance,
+  event: unknown,
+  ctx: Partial<InvokeContext> = {},
+  timeoutMs = 5000,
+): Promise<InvokeOutcome> {
+  const body = typeof event === "string" ? event : JSON.stringify(event);
+  return inst.invoke(body, makeContext(ctx), { timeoutMs });
+}
+
+/** Narrow an outcome to success, failing with its error otherwise. */
+export function expectOk(outcome: InvokeOutcome): Extract<InvokeOutcome, { ok: true }> {
+  if (!outcome.ok) throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
+  return outcome;
+}
+
+export function expectFail(outcome: InvokeOutcome): Extract<InvokeOutcome, { ok: false }> {
+  if (outcome.ok) throw new Error(`expected failure, got ${JSON.stringify(outcome)}`);
+  return outcome;
+}
+
+/** Resolve with the InstanceStartError a start attempt threw. */
+export async function startError(p: Promise<unknown>): Promise<{
+  name: string;
+  errorCode: number;
+  error: { errorMessage: string; errorType: string; stackTrace?: string[] };
+  log: string;
+}> {
+  try {
+    await p;
+  } catch (err) {
+    return err as never;
+  }
+  throw new Error("expected the start to fail");
+}

@@ -1,0 +1,166 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/core/logger.js";
+import { createInstance } from "../../src/runtimes/instance.js";
+import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
+import type { RuntimeDef } from "../../src/runtimes/types.js";
+import {
+  createHarness,
+  expectFail,
+  expectGone,
+  expectOk,
+  fixture,
+  invoke,
+  makeContext,
+  startError,
+  type Harness,
+} from "./helpers.js";
+
+const NODE = "Node.js20.15";
+let h: Harness;
+beforeEach(() => {
+  h = createHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+describe("instance lifecycle", () => {
+  it("timeout kills the instance (4010) and the next instance works", async () => {
+    const inst = await h.start("node-slow", NODE);
+    let exited = false;
+    inst.onExit(() => (exited = true));
+    const out = expectFail(await invoke(inst, { ms: 10_000 }, {}, 200));
+    expect(out).toMatchObject({
+      errorCode: 4010,
+      isFuncErr: true,
+      fatal: true,
+      error: { errorMessage: "invocation timeout", errorType: "TimeoutError" },
+    });
+    expect(out.durationMs).toBeGreaterThanOrEqual(190);
+    expect(inst.dead).toBe(true);
+    expect(exited).toBe(true);
+    expectGone(h.pids[0] ?? 0);
+    // A dead instance refuses further work without hanging.
+    expect(expectFail(await invoke(inst, { ms: 1 })).fatal).toBe(true);
+    const next = await h.start("node-slow", NODE);
+    expect(JSON.parse(expectOk(await invoke(next, { ms: 5 })).result)).toEqual({ slept: 5 });
+  });
+
+  it("abort signal cancels with 4208 and kills the instance", async () => {
+    const inst = await h.start("node-slow", NODE);
+    const ac = new AbortController();
+    const p = inst.invoke('{"ms":10000}', makeContext(), { timeoutMs: 10_000, signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    const out = expectFail(await p);
+    expect(out.errorCode).toBe(4208);
+    expect(out.fatal).toBe(true);
+    expect(inst.dead).toBe(true);
+  });
+
+  it("a timeout resolves every pending call on the instance at once", async () => {
+    const inst = await h.start("node-slow", NODE);
+    const others = [
+      invoke(inst, { ms: 10_000 }, {}, 10_000),
+      invoke(inst, { ms: 10_000 }, {}, 10_000),
+    ];
+    const first = await invoke(inst, { ms: 10_000 }, {}, 200);
+    expect(expectFail(first).errorCode).toBe(4010);
+    for (const o of await Promise.all(others)) {
+      const f = expectFail(o);
+      expect(f.fatal).toBe(true);
+      expect(f.error.errorType).toBe("RuntimeExitError");
+    }
+    expect(inst.inflight).toBe(0);
+  });
+
+  it("process.exit inside the handler → fatal 4002 with the output so far", async () => {
+    const inst = await h.start("node-crash", NODE);
+    expect(expectOk(await invoke(inst, {})).result).toBe("alive");
+    const out = expectFail(await invoke(inst, { crash: true }));
+    expect(out.errorCode).toBe(4002);
+    expect(out.fatal).toBe(true);
+    expect(out.error.errorType).toBe("RuntimeExitError");
+    expect(out.error.errorMessage).toContain("exit code 3");
+    expect(out.log).toContain("about to exit");
+    expect(inst.dead).toBe(true);
+  });
+
+  it("JS heap exhaustion → 4205 runtime memory limit exceeded", async () => {
+    const inst = await h.start("node-heap-oom", NODE, {}, { memoryMb: 64 });
+    const out = expectFail(await invoke(inst, {}, {}, 20_000));
+    expect(out.errorCode).toBe(4205);
+    expect(out.error.errorMessage).toBe("runtime memory limit exceeded");
+    expect(out.fatal).toBe(true);
+  }, 30_000);
+
+  it("a 5 MB event round-trips through Node and Python", async () => {
+    const big = { blob: "é".repeat(2_500_000), n: 1 };
+    const body = JSON.stringify(big);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(5_000_000);
+    for (const [fx, rt] of [
+      ["node-echo", NODE],
+      ["py-echo", "Python3.10"],
+    ] as const) {
+      const inst = await h.start(fx, rt);
+      const out = expectOk(await inst.invoke(body, makeContext(), { timeoutMs: 20_000 }));
+      expect(JSON.parse(out.result)).toEqual(big);
+    }
+  });
+
+  it("close() is graceful, idempotent and leaves no process", async () => {
+    const inst = await h.start("node-echo", NODE);
+    const py = await h.start("py-echo", "Python3.10");
+    let exits = 0;
+    inst.onExit(() => exits++);
+    await Promise.all([inst.close(), inst.close(), py.close()]);
+    await inst.close();
+    expect(inst.dead).toBe(true);
+    expect(exits).toBe(1);
+    for (const pid of h.pids) expectGone(pid);
+    let late = false;
+    inst.onExit(() => (late = true));
+    await Promise.resolve();
+    expect(late).toBe(true);
+  });
+});
+
+describe("start-up failures never hang", () => {
+  const registry = createRuntimeRegistry({ nodePath: process.execPath });
+  const node = registry.get(NODE);
+  if (!node) throw new Error("no node runtime");
+  const fake = (argv: string[]): RuntimeDef => ({ ...node, command: () => argv });
+  const start = (runtime: RuntimeDef, startTimeoutMs = 5000) =>
+    createInstance({
+      id: `fail-${Math.random().toString(36).slice(2)}`,
+      sandbox: h.sandbox,
+      runtime,
+      codeDir: fixture("node-echo"),
+      memoryMb: 128,
+      cpuMillicores: 300,
+      tmpMb: 64,
+      network: "loopback",
+      mounts: [],
+      load: { handler: "index.handler", initializer: "", initializerTimeoutMs: 1000, env: {} },
+      logger: silentLogger,
+      startTimeoutMs,
+    });
+
+  it("a runtime that exits before ready → 4201 with its output", async () => {
+    const err = await startError(start(fake(["/bin/sh", "-c", "echo boom >&2; exit 7"])));
+    expect(err.errorCode).toBe(4201);
+    expect(err.error.errorMessage).toContain("exit code 7");
+    expect(err.log).toContain("boom");
+  });
+
+  it("a runtime that never says ready → 4201 after startTimeoutMs", async () => {
+    const t0 = performance.now();
+    const err = await startError(start(fake(["/bin/sleep", "30"]), 300));
+    expect(err.errorCode).toBe(4201);
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+
+  it("a missing interpreter → 4201", async () => {
+    const err = await startError(start(fake(["/nonexistent/node"])));
+    expect(err.errorCode).toBe(4201);
+  });
+});

@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  createHarness,
+  expectFail,
+  expectOk,
+  invoke,
+  startError,
+  type Harness,
+} from "./helpers.js";
+
+const PY = "Python3.10";
+let h: Harness;
+beforeEach(() => {
+  h = createHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+describe("Python runtime", () => {
+  it("echoes the parsed event; str verbatim, None empty, unserialisable 4007", async () => {
+    const inst = await h.start("py-echo", PY);
+    const out = expectOk(await invoke(inst, { a: [1, "ü"] }));
+    expect(JSON.parse(out.result)).toEqual({ a: [1, "ü"] });
+    expect(out.result).toContain("ü"); // ensure_ascii=False
+    expect(out.maxRssKb).toBeGreaterThan(1000);
+    expect(expectOk(await invoke(inst, "raw text")).result).toBe("raw text");
+    const text = await h.start("py-echo", PY, { handler: "index.text" });
+    expect(expectOk(await invoke(text, {})).result).toBe("plain text");
+    const none = await h.start("py-echo", PY, { handler: "index.nothing" });
+    expect(expectOk(await invoke(none, {})).result).toBe("");
+    const bad = await h.start("py-echo", PY, { handler: "index.unserialisable" });
+    expect(expectFail(await invoke(bad, {})).errorCode).toBe(4007);
+  });
+
+  it("context getters, env vars and log capture", async () => {
+    const inst = await h.start("py-context", PY, {
+      env: { RUNTIME_FUNC_NAME: "pyfn", greeting: "hi" },
+    });
+    const out = expectOk(
+      await invoke(
+        inst,
+        {},
+        {
+          requestId: "py-req",
+          functionName: "pyfn",
+          version: "v2",
+          alias: "a1",
+          package: "pkg",
+          projectId: "proj",
+          memorySize: 512,
+          cpuMillicores: 600,
+          timeoutSeconds: 10,
+          deadline: Date.now() + 10_000,
+          userData: { greeting: "hi" },
+          accessKey: "ak",
+          securityToken: "st",
+          authToken: "tok",
+          headers: { "x-cff-workflow-id": "wf" },
+        },
+      ),
+    );
+    const r = JSON.parse(out.result) as Record<string, unknown> & { remaining: number };
+    expect(r).toMatchObject({
+      requestId: "py-req",
+      runningTime: 10,
+      accessKey: "ak",
+      securityToken: "st",
+      token: "tok",
+      userData: "hi",
+      missingUserData: null,
+      functionName: "pyfn",
+      version: "v2",
+      memorySize: 512,
+      cpu: 600,
+      projectId: "proj",
+      package: "pkg",
+      alias: "a1",
+      workflowId: "wf",
+      env: { greeting: "hi", RUNTIME_FUNC_NAME: "pyfn", NODE_EXTRA_CA_CERTS: null },
+    });
+    expect(r.cwd).toBe(
+      h.sandbox.paths({ id: "x", codeDir: r.cwd as string, runtimeDir: "" }).codeRoot,
+    );
+    expect(r.remaining).toBeGreaterThan(5000);
+    expect(out.log).toContain("py print line\n");
+    expect(out.log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z py-req INFO py info line$/m);
+  });
+
+  it("a raise → 4002 with type and stack; a module that does not compile → 4001", async () => {
+    const inst = await h.start("py-raise", PY);
+    const out = expectFail(await invoke(inst, {}));
+    expect(out.errorCode).toBe(4002);
+    expect(out.fatal).toBe(false);
+    expect(out.error.errorMessage).toBe("function invocation exception, error: quota exhausted");
+    expect(out.error.errorType).toBe("QuotaError");
+    expect(out.error.stackTrace?.join("\n")).toMatch(/index\.py.*in check/s);
+    expect(out.error.stackTrace?.join("\n")).not.toMatch(/runtime\.py/);
+    const broken = await startError(h.start("py-raise", PY, { handler: "broken.handler" }));
+    expect(broken.errorCode).toBe(4001);
+    expect(broken.error.errorType).toBe("SyntaxError");
+    for (const handler of ["nomodule.handler", "index.absent"]) {
+      expect((await startError(h.start("py-echo", PY, { handler }))).errorCode).toBe(4001);
+    }
+  });
+
+  it("initializer ok, failing (4009) and timing out (4211)", async () => {
+    const inst = await h.start("py-initializer", PY, {
+      initializer: "index.init",
+      env: { RUNTIME_FUNC_NAME: "init-py" },
+    });
+    expect(inst.startLog).toContain("py initializer ran");
+    expect(JSON.parse(expectOk(await invoke(inst, {})).result)).toEqual({
+      functionName: "init-py",
+    });
+    const failing = await startError(
+      h.start("py-initializer", PY, { initializer: "index.failing_init" }),
+    );
+    expect(failing.errorCode).toBe(4009);
+    expect(failing.error).toMatchObject({
+      errorMessage: "function initialization exception: cannot connect",
+      errorType: "RuntimeError",
+    });
+    const hanging = await startError(
+      h.start("py-initializer", PY, {
+        initializer: "index.hanging_init",
+        initializerTimeoutMs: 300,
+      }),
+    );
+    expect(hanging.errorCode).toBe(4211);
+  });
+
+  it("runs concurrent invocations on threads", async () => {
+    const inst = await h.start("py-slow", PY);
+    const t0 = performance.now();
+    const outs = await Promise.all([0, 1, 2, 3].map(() => invoke(inst, { ms: 400 })));
+    const elapsed = performance.now() - t0;
+    const threads = outs.map((o) => (JSON.parse(expectOk(o).result) as { thread: string }).thread);
+    expect(new Set(threads).size).toBe(4);
+    expect(elapsed).toBeLessThan(1400); // serial would be ≥ 1600
+    expect(inst.inflight).toBe(0);
+  });
+
+  it("timeout kills the instance (4010)", async () => {
+    const inst = await h.start("py-slow", PY);
+    const out = expectFail(await invoke(inst, { ms: 10_000 }, {}, 300));
+    expect(out.errorCode).toBe(4010);
+    expect(out.fatal).toBe(true);
+    expect(inst.dead).toBe(true);
+  });
+});
