@@ -1,0 +1,403 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Duplex, Readable } from "node:stream";
+import { FsError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import {
+  SANDBOX_PATHS,
+  buildBwrapArgs,
+  checkMountTarget,
+  firstUnsearchable,
+  rootLayoutArgs,
+} from "./bwrap-args.js";
+import type { TmpMount } from "./bwrap-args.js";
+import type { CgroupLayout, InstanceCgroup } from "./cgroups.js";
+import { cgroupName, cpuMillicoresFor, createCgroupDriver, probeCgroupLayout } from "./cgroups.js";
+import { delay } from "./exec.js";
+import { createRssMonitor } from "./rss-monitor.js";
+import type { RssMonitor } from "./rss-monitor.js";
+import { buildSeccompFilter } from "./seccomp.js";
+import { createTmpVolumes } from "./tmp-volume.js";
+import type { TmpVolume } from "./tmp-volume.js";
+import type { Sandbox, SandboxExit, SandboxProcess, SandboxSpec } from "./types.js";
+
+export interface BwrapSandboxOptions {
+  tier: "A" | "B";
+  logger: Logger;
+  /** Private state: generated /etc files, the seccomp blob, /tmp images. E.g. `<dataDir>/sandbox`. */
+  stateDir: string;
+  /** Groups are named `fngraph-<cgroupPrefix>-<instance id>`; keep it stable across restarts. */
+  cgroupPrefix: string;
+  /** Function uid/gid (numeric; no system user needed). Default 1003. */
+  uid?: number;
+  gid?: number;
+  bwrapPath?: string;
+  setprivPath?: string;
+  prlimitPath?: string;
+  /** Pass `--disable-userns` (bwrap ≥ 0.8). Default true. */
+  disableUserns?: boolean;
+  /** Tier A: cgroup layout; probed when omitted. */
+  cgroupLayout?: CgroupLayout;
+  /** Tier A /tmp backend. Default loop-ext4 (tier B always uses tmpfs). */
+  tmpBackend?: "loop-ext4" | "tmpfs";
+  /** pids.max per instance (tier A). Default 1024. */
+  pidsMax?: number;
+  /** RLIMIT_NOFILE inside. Default 1024. */
+  nofile?: number;
+  /** Tier B RSS polling interval. Default 50 ms. */
+  rssPollMs?: number;
+  /** Pre-made /tmp volumes kept ready (tier A, loop-ext4). Default 2 of 512 MB. */
+  tmpPoolCount?: number;
+  tmpPoolSizeMb?: number;
+}
+
+/** A bwrap sandbox; `sweepStale()` also runs once inside `createBwrapSandbox`. */
+export interface BwrapSandbox extends Sandbox {
+  sweepStale(): Promise<{ cgroups: string[]; tmpVolumes: number }>;
+}
+
+const MB = 1024 * 1024;
+
+/** Tier A (cgroups + setpriv + bwrap) or tier B (bwrap + rlimits + RSS polling). */
+export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<BwrapSandbox> {
+  const uid = opts.uid ?? 1003;
+  const gid = opts.gid ?? 1003;
+  const tier = opts.tier;
+  const log = opts.logger.child({ component: "sandbox", tier });
+  const bwrapPath = opts.bwrapPath ?? "/usr/bin/bwrap";
+  const setprivPath = opts.setprivPath ?? "/usr/bin/setpriv";
+  const prlimitPath = opts.prlimitPath ?? "/usr/bin/prlimit";
+  const isRoot = process.getuid?.() === 0;
+  const pidsMax = opts.pidsMax ?? 1024;
+  const nofile = opts.nofile ?? 1024;
+  // Dropping to the function uid before bwrap matters even in tier B: bwrap run by root keeps
+  // root's identity inside its user namespace.
+  const dropUid = isRoot;
+
+  const stateDir = path.resolve(opts.stateDir);
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o711 });
+  fs.chmodSync(stateDir, 0o711);
+  const blocked = firstUnsearchable(stateDir, uid, gid);
+  if (dropUid && blocked) {
+    throw new FsError(
+      "INTERNAL",
+      `sandbox state dir ${stateDir} is not reachable by uid ${uid}: ${blocked} lacks o+x`,
+    );
+  }
+  const etcDir = path.join(stateDir, "etc");
+  fs.mkdirSync(etcDir, { recursive: true, mode: 0o755 });
+  fs.chmodSync(etcDir, 0o755);
+  writeEtc(etcDir, uid, gid);
+  const seccomp = buildSeccompFilter();
+  const seccompFile = path.join(stateDir, `seccomp-${process.arch}.bpf`);
+  if (seccomp) fs.writeFileSync(seccompFile, seccomp, { mode: 0o600 });
+  else log.warn({ arch: process.arch }, "no seccomp filter for this architecture");
+  const rootArgs = rootLayoutArgs();
+
+  const layout = tier === "A" ? (opts.cgroupLayout ?? probeCgroupLayout()) : undefined;
+  const cgroups = layout ? createCgroupDriver(layout) : undefined;
+  const useLoop = tier === "A" && (opts.tmpBackend ?? "loop-ext4") === "loop-ext4";
+  const volumes = useLoop
+    ? createTmpVolumes({
+        stateDir,
+        uid,
+        gid,
+        logger: log,
+        poolCount: opts.tmpPoolCount ?? 2,
+        poolSizeMb: opts.tmpPoolSizeMb ?? 512,
+      })
+    : undefined;
+
+  const live = new Set<SandboxProcess>();
+  const pending = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    const t = p.catch((err: unknown) => log.warn({ err }, "sandbox cleanup failed"));
+    pending.add(t);
+    void t.finally(() => pending.delete(t));
+  };
+  let closed: Promise<void> | undefined;
+
+  const sweepStale = async (): Promise<{ cgroups: string[]; tmpVolumes: number }> => {
+    const swept = cgroups ? await cgroups.sweepStale(opts.cgroupPrefix) : [];
+    const tmpVolumes = volumes ? await volumes.sweepStale() : 0;
+    if (swept.length > 0 || tmpVolumes > 0) {
+      log.warn({ cgroups: swept.length, tmpVolumes }, "removed leftovers of a previous run");
+    }
+    return { cgroups: swept, tmpVolumes };
+  };
+  await sweepStale();
+  volumes?.warm();
+
+  const launch = async (spec: SandboxSpec): Promise<SandboxProcess> => {
+    if (closed) throw new FsError("UNAVAILABLE", "sandbox is closed");
+    validateSpec(spec, dropUid ? { uid, gid } : undefined);
+    const ilog = log.child({ instanceId: spec.id });
+    let cg: InstanceCgroup | undefined;
+    let volume: TmpVolume | undefined;
+    let seccompFd: number | undefined;
+    try {
+      if (cgroups) {
+        const boost = Math.max(spec.cpuMillicores, 1000 * Math.min(2, os.availableParallelism()));
+        cg = cgroups.create(cgroupName(opts.cgroupPrefix, spec.id), {
+          memoryMb: spec.memoryMb,
+          pidsMax,
+          cpuMillicores: boost,
+        });
+      }
+      if (volumes) volume = await volumes.take(spec.tmpMb);
+      const tmp: TmpMount = volume
+        ? { kind: "bind", hostDir: volume.hostDir }
+        : { kind: "tmpfs", sizeMb: spec.tmpMb };
+      if (seccomp) seccompFd = fs.openSync(seccompFile, "r");
+      const bwrapArgs = buildBwrapArgs(
+        {
+          spec,
+          tmp,
+          etcDir,
+          ...(seccompFd !== undefined ? { seccompFd: 4 } : {}),
+          disableUserns: opts.disableUserns ?? true,
+        },
+        rootArgs,
+      );
+      const drop = dropUid
+        ? [setprivPath, `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--inh-caps=-all"]
+        : [];
+      let argv: string[];
+      if (cg) {
+        // The shell joins the groups, then execs: the runtime is charged from its first page.
+        const script = `ulimit -n ${nofile} && ${cg.joinCommand} && exec "$@"`;
+        argv = ["/bin/sh", "-c", script, "sh", ...drop, bwrapPath, ...bwrapArgs];
+      } else {
+        const data = `--data=${(spec.memoryMb + 64) * MB}`;
+        argv = [prlimitPath, data, `--nofile=${nofile}`, "--", ...drop, bwrapPath, ...bwrapArgs];
+      }
+      const child = spawn(argv[0] ?? "", argv.slice(1), {
+        env: {},
+        stdio: ["ignore", "pipe", "pipe", "pipe", seccompFd ?? "ignore"],
+      });
+      const rssPollMs = opts.rssPollMs ?? 50;
+      return wrapProcess({ spec, child, cg, volume, log: ilog, track, live, rssPollMs });
+    } catch (err) {
+      if (cg) await cg.remove().catch(() => undefined);
+      if (volume) await volume.release().catch(() => undefined);
+      throw err;
+    } finally {
+      if (seccompFd !== undefined) fs.closeSync(seccompFd);
+    }
+  };
+
+  const desc =
+    tier === "A"
+      ? `tier A: bwrap as uid ${uid} in cgroup ${layout?.version ?? "?"} groups, seccomp, /tmp ${useLoop ? "ext4 image" : "tmpfs"}`
+      : `tier B: bwrap${dropUid ? ` as uid ${uid}` : ""}, RLIMIT_DATA + RSS polling, no cgroups`;
+  return {
+    tier,
+    description: desc,
+    paths: () => ({ ...SANDBOX_PATHS }),
+    launch,
+    sweepStale,
+    close: () =>
+      (closed ??= (async () => {
+        await Promise.all([...live].map((p) => p.kill()));
+        while (pending.size > 0) await Promise.all([...pending]);
+        await volumes?.close();
+      })()),
+  };
+}
+
+function validateSpec(spec: SandboxSpec, dropTo: { uid: number; gid: number } | undefined): void {
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(spec.id)) {
+    throw new FsError("INTERNAL", `invalid sandbox id ${JSON.stringify(spec.id)}`);
+  }
+  if (spec.argv.length === 0) throw new FsError("INTERNAL", "empty argv");
+  for (const m of spec.mounts) {
+    const problem = checkMountTarget(m.sandboxPath);
+    if (problem) throw new FsError("INVALID_MOUNT_PATH", problem);
+  }
+  if (!dropTo) return;
+  for (const p of [spec.codeDir, spec.runtimeDir, ...spec.mounts.map((m) => m.hostPath)]) {
+    const blocked = firstUnsearchable(p, dropTo.uid, dropTo.gid);
+    if (blocked) {
+      throw new FsError("INTERNAL", `${p} is not reachable by uid ${dropTo.uid} (${blocked})`);
+    }
+  }
+}
+
+function writeEtc(dir: string, uid: number, gid: number): void {
+  const passwd = [
+    "root:x:0:0:root:/root:/usr/sbin/nologin",
+    `sandbox:x:${uid}:${gid}:function:/tmp:/usr/sbin/nologin`,
+    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
+    "",
+  ].join("\n");
+  const group = ["root:x:0:", `sandbox:x:${gid}:`, "nogroup:x:65534:", ""].join("\n");
+  fs.writeFileSync(path.join(dir, "passwd"), passwd, { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, "group"), group, { mode: 0o644 });
+}
+
+interface WrapInput {
+  spec: SandboxSpec;
+  child: ReturnType<typeof spawn>;
+  cg: InstanceCgroup | undefined;
+  volume: TmpVolume | undefined;
+  log: Logger;
+  track: (p: Promise<void>) => void;
+  live: Set<SandboxProcess>;
+  rssPollMs: number;
+}
+
+function wrapProcess(input: WrapInput): SandboxProcess {
+  const { spec, child, cg, volume, log, track, live, rssPollMs } = input;
+  let gone = false;
+  let finalOom = 0;
+  let finalPeak: number | undefined;
+  let monitor: RssMonitor | undefined;
+  let killing: Promise<void> | undefined;
+  const lastTree = new Set<number>();
+
+  if (!cg && child.pid !== undefined) {
+    const pid = child.pid;
+    monitor = createRssMonitor({
+      rootPid: pid,
+      limitBytes: spec.memoryMb * MB,
+      intervalMs: rssPollMs,
+      onExceeded: () => {
+        log.warn({ memoryMb: spec.memoryMb }, "memory limit exceeded (RSS polling); killing");
+        void proc.kill();
+      },
+    });
+  }
+
+  const exited = new Promise<SandboxExit>((resolve) => {
+    let settled = false;
+    const finish = async (code: number | null, signal: NodeJS.Signals | null): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      try {
+        if (cg) {
+          if (!(await cg.waitEmpty(1000))) {
+            await cg.killAll();
+            await cg.waitEmpty(2000);
+          }
+          finalOom = cg.oomKills();
+          finalPeak = cg.memoryPeakBytes();
+          await cg.remove();
+        } else {
+          finalPeak = monitor?.peakBytes();
+          monitor?.stop();
+          await waitPidsGone(lastTree, 2000);
+        }
+      } catch (err) {
+        log.warn({ err }, "sandbox teardown failed");
+      }
+      gone = true;
+      live.delete(proc);
+      if (volume) track(volume.release());
+      resolve({ code, signal });
+    };
+    child.once("exit", (code, signal) => void finish(code, signal));
+    child.once("error", (err) => {
+      log.error({ err }, "sandbox spawn failed");
+      // 'exit' may never come for a failed spawn.
+      if (child.pid === undefined) void finish(null, null);
+    });
+  });
+
+  const rememberTree = (): void => {
+    if (child.pid === undefined) return;
+    for (const pid of descendants(child.pid)) lastTree.add(pid);
+  };
+
+  const proc: SandboxProcess = {
+    id: spec.id,
+    pid: child.pid ?? -1,
+    channel: child.stdio[3] as unknown as Duplex,
+    stdout: child.stdout as Readable,
+    stderr: child.stderr as Readable,
+    exited,
+    peakMemoryBytes: () => {
+      if (gone) return finalPeak;
+      return cg ? cg.memoryPeakBytes() : monitor?.peakBytes();
+    },
+    resetPeakMemory: () => {
+      if (gone) return;
+      if (cg) cg.resetMemoryPeak();
+      else monitor?.resetPeak();
+    },
+    oomKilled: () => {
+      if (cg) return (gone ? finalOom : cg.oomKills()) > 0;
+      return monitor?.exceeded() ?? false;
+    },
+    applyRuntimeLimits: () => {
+      if (gone || !cg) return;
+      const m = spec.cpuMillicores > 0 ? spec.cpuMillicores : cpuMillicoresFor(spec.memoryMb);
+      cg.setCpuMillicores(m);
+    },
+    kill: () =>
+      (killing ??= (async () => {
+        if (!gone) {
+          if (cg) await cg.killAll();
+          else {
+            rememberTree();
+            for (const pid of lastTree) trySigkill(pid);
+          }
+          child.kill("SIGKILL");
+        }
+        await exited;
+      })()),
+  };
+  live.add(proc);
+  return proc;
+}
+
+function trySigkill(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Gone already.
+  }
+}
+
+/** Every descendant of `root` (not root itself), from one /proc scan. */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const e of fs.readdirSync("/proc")) {
+    const pid = Number(e);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(pid);
+      children.set(ppid, list);
+    } catch {
+      // Exited during the scan.
+    }
+  }
+  const out: number[] = [];
+  const stack = [...(children.get(root) ?? [])];
+  while (stack.length > 0) {
+    const pid = stack.pop() ?? 0;
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+async function waitPidsGone(pids: Set<number>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const alive = [...pids].filter((pid) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+      } catch {
+        return false;
+      }
+    });
+    if (alive.length === 0 || Date.now() > deadline) return;
+    await delay(5);
+  }
+}
