@@ -274,14 +274,13 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
       protocolError(err);
       return;
     }
-    if (msg.type === "result") {
-      // Output written before the result may still sit in the stdout pipe: read it first.
-      setImmediate(() => onResult(msg));
-    } else if (phase) {
-      phase.message(msg);
-    } else {
-      logger.warn({ type: msg.type }, "unexpected runtime message");
-    }
+    // The runtime writes its output before the message, but that output may still sit in the
+    // stdout/stderr pipes: let this poll phase read it first.
+    setImmediate(() => {
+      if (msg.type === "result") onResult(msg);
+      else if (phase) phase.message(msg);
+      else logger.warn({ type: msg.type }, "unexpected runtime message");
+    });
   }, protocolError);
   proc.channel.on("data", (chunk: Buffer) => decoder.push(chunk));
 

@@ -1,3 +1,4 @@
+import { silentLogger, type Logger } from "../../src/core/logger.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createHarness,
@@ -72,6 +73,33 @@ describe("Node.js handler forms", () => {
     expect(expectFail(await invoke(sync, {})).error.errorType).toBe("SyntaxError");
     const circ = await h.start("node-throw", NODE, { handler: "index.circular" });
     expect(expectFail(await invoke(circ, {})).errorCode).toBe(4007);
+  });
+
+  it("an uncaught exception fails the pending call; after the result it is only logged", async () => {
+    const inst = await h.start("node-throw", NODE, { handler: "index.asyncThrow" });
+    const out = expectFail(await invoke(inst, {}));
+    expect(out.errorCode).toBe(4002);
+    expect(out.error.errorMessage).toBe(
+      "function invocation exception, error: thrown from a timer",
+    );
+    // Output while idle goes to the platform logger at debug: wait for the late error there.
+    let idle = "";
+    let seen: () => void = () => {};
+    const lateLogged = new Promise<void>((r) => (seen = r));
+    const logger: Logger = {
+      ...silentLogger,
+      debug: (obj) => {
+        const output = (obj as { output?: unknown }).output;
+        if (typeof output === "string") idle += output;
+        if (idle.includes("late failure")) seen();
+      },
+      child: () => logger,
+    };
+    const later = await h.start("node-throw", NODE, { handler: "index.later" }, { logger });
+    expect(expectOk(await invoke(later, {})).result).toBe("ok");
+    await lateLogged;
+    expect(expectOk(await invoke(later, {})).result).toBe("ok");
+    expect(later.dead).toBe(false);
   });
 
   it("ESM: .mjs handler and a type:module package", async () => {

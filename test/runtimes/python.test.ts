@@ -104,6 +104,16 @@ describe("Python runtime", () => {
     }
   });
 
+  it("bytes results are decoded; MemoryError → fatal 4205", async () => {
+    const data = await h.start("py-raise", PY, { handler: "index.data" });
+    expect(expectOk(await invoke(data, {})).result).toBe("bytes ü");
+    const oom = await h.start("py-raise", PY, { handler: "index.oom" });
+    const out = expectFail(await invoke(oom, {}));
+    expect(out.errorCode).toBe(4205);
+    expect(out.fatal).toBe(true);
+    expect(oom.dead).toBe(true);
+  });
+
   it("initializer ok, failing (4009) and timing out (4211)", async () => {
     const inst = await h.start("py-initializer", PY, {
       initializer: "index.init",

@@ -353,13 +353,8 @@ function flushStdio() {
   return Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
 }
 
+// Peak RSS since the last clear_refs write (the kernel resets the high-water mark getrusage reads).
 function maxRssKb() {
-  try {
-    const m = /VmHWM:\s*(\d+)/.exec(fs.readFileSync("/proc/self/status", "latin1"));
-    if (m) return Number(m[1]);
-  } catch {
-    // no /proc: fall through
-  }
   return process.resourceUsage().maxRSS;
 }
 
