@@ -16,6 +16,7 @@ import type { TmpMount } from "./bwrap-args.js";
 import type { CgroupLayout, InstanceCgroup } from "./cgroups.js";
 import { cgroupName, cpuMillicoresFor, createCgroupDriver, probeCgroupLayout } from "./cgroups.js";
 import { delay } from "./exec.js";
+import { closeFdsCommand, inheritableFds } from "./fd-hygiene.js";
 import { createRssMonitor } from "./rss-monitor.js";
 import type { RssMonitor } from "./rss-monitor.js";
 import { buildSeccompFilter } from "./seccomp.js";
@@ -164,14 +165,20 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
       const drop = dropUid
         ? [setprivPath, `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--inh-caps=-all"]
         : [];
+      // fds 0-4 are set by stdio below; anything else inheritable must not reach the function.
+      const leaked = inheritableFds(seccompFd !== undefined ? 5 : 4);
+      const shell = leaked.length > 0 ? "/bin/bash" : "/bin/sh";
+      const closeLeaked = leaked.length > 0 ? `${closeFdsCommand(leaked)} && ` : "";
       let argv: string[];
       if (cg) {
         // The shell joins the groups, then execs: the runtime is charged from its first page.
-        const script = `ulimit -n ${nofile} && ${cg.joinCommand} && exec "$@"`;
-        argv = ["/bin/sh", "-c", script, "sh", ...drop, bwrapPath, ...bwrapArgs];
+        const script = `${closeLeaked}ulimit -n ${nofile} && ${cg.joinCommand} && exec "$@"`;
+        argv = [shell, "-c", script, "sh", ...drop, bwrapPath, ...bwrapArgs];
       } else {
         const data = `--data=${(spec.memoryMb + 64) * MB}`;
-        argv = [prlimitPath, data, `--nofile=${nofile}`, "--", ...drop, bwrapPath, ...bwrapArgs];
+        const limits = [prlimitPath, data, `--nofile=${nofile}`, "--"];
+        const closer = leaked.length > 0 ? [shell, "-c", `${closeLeaked}exec "$@"`, "sh"] : [];
+        argv = [...closer, ...limits, ...drop, bwrapPath, ...bwrapArgs];
       }
       const child = spawn(argv[0] ?? "", argv.slice(1), {
         env: {},

@@ -308,15 +308,17 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
     }
   });
 
-  it("cannot signal host processes, nor create namespaces", async () => {
+  it("cannot signal host processes, nor create namespaces, and inherits only fds 0-3", async () => {
     const p = await launch([
       "/bin/sh",
       "-c",
-      `kill -9 ${process.pid} 2>/dev/null; echo kill=$?; unshare -U true 2>/dev/null; echo unshare=$?`,
+      `kill -9 ${process.pid} 2>/dev/null; echo kill=$?; unshare -U true 2>/dev/null; echo unshare=$?; echo fds=$(ls /proc/self/fd | wc -w)`,
     ]);
     const out = await collect(p.stdout);
     await p.exited;
     expect(out).toMatch(/kill=1/);
+    // 0-3 plus the directory ls is reading: no seccomp fd, no fd leaked from the host.
+    expect(out).toMatch(/fds=5/);
     expect(out).not.toMatch(/unshare=0/);
   });
 
