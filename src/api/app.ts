@@ -1,11 +1,13 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import { FsError, isFsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Principal } from "../auth/index.js";
 
 /** Largest request body accepted at all (a 50 MB package is ~67 MB of base64 JSON). */
 export const MAX_BODY_BYTES = 80 * 1024 * 1024;
+const MAX_GET_BODY_BYTES = 64 * 1024;
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -36,8 +38,26 @@ export function createApp(opts: AppOptions): FastifyInstance {
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   // Reference-type decorators must start null (Fastify 5); the hook below sets it per request.
   app.decorateRequest("rawBody", null as unknown as Buffer);
+  // Fastify never parses GET/HEAD bodies, but the SDK sends `{}` with its GETs and signs it, so
+  // the bytes are read here to verify the signature.
+  app.addHook("preParsing", async (req, _reply, payload) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return payload;
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (!(declared > 0) && req.headers["transfer-encoding"] === undefined) return payload;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of payload) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_GET_BODY_BYTES)
+        throw new FsError("BODY_TOO_LARGE", "GET request body too large");
+      chunks.push(chunk as Buffer);
+    }
+    req.rawBody = Buffer.concat(chunks);
+    return Readable.from([]);
+  });
   app.addHook("preValidation", async (req) => {
-    req.rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (Buffer.isBuffer(req.body)) req.rawBody = req.body;
+    else req.rawBody ??= Buffer.alloc(0);
   });
   app.addHook("onRequest", async (req, reply) => {
     void reply.header("X-Request-Id", req.id);
