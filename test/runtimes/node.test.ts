@@ -82,7 +82,7 @@ describe("Node.js handler forms", () => {
     expect(out.error.errorMessage).toBe(
       "function invocation exception, error: thrown from a timer",
     );
-    // Output while idle goes to the platform logger at debug: wait for the late error there.
+    // Output while idle goes to the platform logger at debug.
     let idle = "";
     let seen: () => void = () => {};
     const lateLogged = new Promise<void>((r) => (seen = r));
@@ -96,8 +96,10 @@ describe("Node.js handler forms", () => {
       child: () => logger,
     };
     const later = await h.start("node-throw", NODE, { handler: "index.later" }, { logger });
-    expect(expectOk(await invoke(later, {})).result).toBe("ok");
-    await lateLogged;
+    const first = expectOk(await invoke(later, {}));
+    expect(first.result).toBe("ok");
+    // The late error lands in the first call's log if it beat the result, else in the idle log.
+    if (!first.log.includes("late failure")) await lateLogged;
     expect(expectOk(await invoke(later, {})).result).toBe("ok");
     expect(later.dead).toBe(false);
   });
