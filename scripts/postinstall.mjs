@@ -8,5 +8,8 @@ import path from "node:path";
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
 if (!existsSync(tsc) || !existsSync(path.join(root, "src"))) process.exit(0);
-const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+  cwd: root,
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, chmodSync, renameSync } from "node:fs";
+import { chmodSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
@@ -9,6 +9,7 @@ import type { Identity } from "./core/types.js";
 import { openStore } from "./store/index.js";
 import { createBlobStore } from "./blobs/index.js";
 import { extractZip } from "./packages/index.js";
+import { createSandbox } from "./sandbox/index.js";
 import { createPlainProcessSandbox } from "./sandbox/plain-process.js";
 import type { Sandbox } from "./sandbox/types.js";
 import { createRuntimeRegistry } from "./runtimes/registry.js";
@@ -54,6 +55,9 @@ export async function startPlatform(
     options.logger ?? pino({ level: config.logLevel, base: { service: "fngraph" } });
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
+  // Sandboxed instances (uid 1003) reach their code through this directory: search, not read.
+  const mode = statSync(config.dataDir).mode;
+  if ((mode & 0o001) === 0) chmodSync(config.dataDir, (mode & 0o777) | 0o001);
 
   const closers: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
@@ -77,10 +81,15 @@ export async function startPlatform(
     });
     closers.push(() => blobs.close());
 
-    const sandbox = await (options.createSandbox ?? defaultSandbox)(
-      logger.child({ part: "sandbox" }),
-      config.dataDir,
-    );
+    const sandboxLogger = logger.child({ part: "sandbox" });
+    const sandbox = await (options.createSandbox
+      ? options.createSandbox(sandboxLogger, config.dataDir)
+      : createSandbox({
+          isolation: config.isolation,
+          dataDir: config.dataDir,
+          logger: sandboxLogger,
+          createPlain: () => createPlainProcessSandbox({ logger: sandboxLogger }),
+        }));
     closers.push(() => sandbox.close());
 
     const runtimes = createRuntimeRegistry({
@@ -156,11 +165,6 @@ export async function startPlatform(
     await close();
     throw err;
   }
-}
-
-async function defaultSandbox(logger: Logger, dataDir: string): Promise<Sandbox> {
-  void dataDir;
-  return createPlainProcessSandbox({ logger });
 }
 
 async function loadOrCreateIdentity(

@@ -42,7 +42,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
       `  Access key        ${c.access_key}`,
       `  Secret key        ${c.secret_key}`,
       `  User / password   ${c.user} / ${c.password}`,
-      `  Isolation         tier ${platform.isolation.tier}: ${platform.isolation.description}${tierNote}`,
+      `  Isolation         ${platform.isolation.description}${tierNote}`,
       `  Data directory    ${config.dataDir}`,
       `  Credentials file  ${config.dataDir}/credentials.json`,
       "",

@@ -44,7 +44,9 @@ export async function startTestPlatform(
       gatewayPort: 0,
       dataDir,
       logLevel: "silent",
-      isolation: "C",
+      // The real sandbox by default (tier A here and in CI); FNGRAPH_TEST_ISOLATION=C runs the
+      // suite with plain processes on machines without bwrap or root.
+      isolation: process.env["FNGRAPH_TEST_ISOLATION"] ?? "auto",
       keepAliveSeconds: 60,
       ...overrides,
     },
