@@ -106,5 +106,8 @@ export default tseslint.config(
   {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      globals: { console: "readonly", process: "readonly", Buffer: "readonly", URL: "readonly" },
+    },
   },
 );
