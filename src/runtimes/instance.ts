@@ -1,120 +1,35 @@
 import { performance } from "node:perf_hooks";
-import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
-import type { Logger } from "../core/logger.js";
+import { systemClock, type TimerHandle } from "../core/clock.js";
 import { createFrameDecoder, encodeFrame } from "../sandbox/channel.js";
-import type {
-  Sandbox,
-  SandboxExit,
-  SandboxMount,
-  SandboxProcess,
-  SandboxSpec,
-} from "../sandbox/types.js";
-import { DEFAULT_MAX_LOG_BYTES, LogCapture } from "./log-capture.js";
+import type { SandboxExit, SandboxProcess, SandboxSpec } from "../sandbox/types.js";
+import type { Instance, InstanceOptions, StartTimings } from "./instance-types.js";
+import { DEFAULT_MAX_LOG_BYTES, LogCapture, OutputRouter } from "./log-capture.js";
 import { parseRuntimeMessage, type HostMessage, type RuntimeMessage } from "./messages.js";
 import {
+  CANCELED,
+  INITIALIZER_TIMEOUT,
+  NOT_RUNNING,
   OOM_PATTERN,
+  TIMEOUT,
   describeExit,
   exitFailure,
   killFailure,
+  launchFailure,
+  loadExitFailure,
   memoryFailure,
+  protocolFailure,
   startFailure,
   type Failure,
   type KillReason,
 } from "./outcomes.js";
-import type {
-  FunctionErrorPayload,
-  InvokeContext,
-  InvokeOutcome,
-  LoadSpec,
-  RuntimeDef,
-} from "./types.js";
+import { InstanceStartError } from "./start-error.js";
+import type { InvokeOutcome } from "./types.js";
 
-export interface InstanceOptions {
-  id: string;
-  sandbox: Sandbox;
-  runtime: RuntimeDef;
-  /** Host directory with the unpacked code. */
-  codeDir: string;
-  memoryMb: number;
-  cpuMillicores: number;
-  tmpMb: number;
-  network: "full" | "loopback";
-  mounts: SandboxMount[];
-  load: LoadSpec;
-  logger: Logger;
-  /** Cap of captured output per invocation (and for start-up); default 1 MiB. */
-  maxLogBytes?: number;
-  /** Budget for boot (until `ready`) and for loading without an initializer; default 30 s. */
-  startTimeoutMs?: number;
-  /** Timer source for timeouts; default the system clock. */
-  clock?: Clock;
-}
-
-/** Start-up phases in ms: sandbox launch, until `ready`, load + initializer. */
-export interface StartTimings {
-  sandboxMs: number;
-  bootMs: number;
-  loadMs: number;
-}
-
-export interface InvokeOptions {
-  timeoutMs: number;
-  signal?: AbortSignal;
-}
-
-/** One started runtime process serving invocations (ARCHITECTURE §4). */
-export interface Instance {
-  readonly id: string;
-  readonly timings: StartTimings;
-  /** Invocations sent and not yet answered. */
-  readonly inflight: number;
-  /** True once the process exited or is being stopped: send nothing more. */
-  readonly dead: boolean;
-  /** Output written while loading and initialising. */
-  readonly startLog: string;
-  /** Never rejects for function problems: every failure is an InvokeOutcome. */
-  invoke(event: string, ctx: InvokeContext, opts: InvokeOptions): Promise<InvokeOutcome>;
-  /** Called once when the process is gone (immediately if it already is). */
-  onExit(cb: () => void): void;
-  /** Graceful stop: close fd 3, wait up to 2 s, then kill. Idempotent. */
-  close(): Promise<void>;
-}
-
-/** Why an instance could not start; plain data, check `name`/`errorCode`, not instanceof. */
-export class InstanceStartError extends Error {
-  override readonly name = "InstanceStartError";
-  readonly errorCode: number;
-  readonly error: FunctionErrorPayload;
-  /** Output of the runtime during the failed start. */
-  readonly log: string;
-  /** True when the user's code is to blame (bad handler, initializer), false for the platform. */
-  readonly isFuncErr: boolean;
-
-  constructor(failure: Failure, log: string) {
-    super(failure.error.errorMessage);
-    this.errorCode = failure.errorCode;
-    this.error = failure.error;
-    this.log = log;
-    this.isFuncErr = failure.isFuncErr;
-  }
-
-  toJSON() {
-    return { name: this.name, errorCode: this.errorCode, error: this.error, log: this.log };
-  }
-}
-
-export function isInstanceStartError(err: unknown): err is InstanceStartError {
-  return (
-    typeof err === "object" &&
-    err !== null &&
-    (err as { name?: unknown }).name === "InstanceStartError" &&
-    typeof (err as { errorCode?: unknown }).errorCode === "number"
-  );
-}
+export type { Instance, InstanceOptions, InvokeOptions, StartTimings } from "./instance-types.js";
+export { InstanceStartError, isInstanceStartError } from "./start-error.js";
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 2000;
-const STDERR_TAIL_BYTES = 8192;
 
 interface Pending {
   id: string;
@@ -163,22 +78,13 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
     proc = await sandbox.launch(spec);
   } catch (err) {
     logger.error({ err }, "sandbox launch failed");
-    throw new InstanceStartError(
-      {
-        errorCode: 4201,
-        isFuncErr: false,
-        error: { errorMessage: `initialization failed: ${String(err)}`, errorType: "SandboxError" },
-      },
-      "",
-    );
+    throw new InstanceStartError(launchFailure(err), "");
   }
   const t1 = performance.now();
 
   // ---- shared state -----------------------------------------------------------------------
   const pending = new Map<string, Pending>();
-  const captures = new Set<LogCapture>();
   const exitCallbacks: (() => void)[] = [];
-  let stderrTail = "";
   let exitInfo: SandboxExit | undefined;
   let killReason: KillReason | undefined;
   let stopping = false;
@@ -189,24 +95,15 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
   let markExitDone = () => {};
   /** Resolves once the exit was fully handled: pending calls resolved, onExit callbacks run. */
   const exitHandled = new Promise<void>((r) => (markExitDone = r));
-  const isOom = () => proc.oomKilled() || OOM_PATTERN.test(stderrTail);
+  const output = new OutputRouter((stream, chunk) =>
+    logger.debug({ stream, output: chunk.toString("utf8", 0, 2048) }, "idle runtime output"),
+  );
+  const isOom = () => proc.oomKilled() || OOM_PATTERN.test(output.stderrTail);
 
   const startCapture = new LogCapture(maxLogBytes);
-  captures.add(startCapture);
-
-  const onOutput = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
-    if (stream === "stderr") {
-      stderrTail = (stderrTail + chunk.toString("latin1")).slice(-STDERR_TAIL_BYTES);
-    }
-    if (captures.size === 0) {
-      logger.debug({ stream, output: chunk.toString("utf8", 0, 2048) }, "idle runtime output");
-      return;
-    }
-    // Output cannot be attributed to one of several concurrent invocations: each gets it all.
-    for (const c of captures) c.add(chunk);
-  };
-  proc.stdout.on("data", onOutput("stdout"));
-  proc.stderr.on("data", onOutput("stderr"));
+  output.attach(startCapture);
+  proc.stdout.on("data", (chunk: Buffer) => output.write("stdout", chunk));
+  proc.stderr.on("data", (chunk: Buffer) => output.write("stderr", chunk));
   proc.stdout.on("error", () => {});
   proc.stderr.on("error", () => {});
   proc.channel.on("error", (err) => logger.debug({ err }, "channel error"));
@@ -224,11 +121,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
 
   const protocolError = (err: unknown): void => {
     logger.error({ err }, "instance protocol violation; killing the runtime");
-    kill({
-      errorCode: 4002,
-      isFuncErr: false,
-      error: { errorMessage: `runtime protocol error: ${String(err)}`, errorType: "RuntimeError" },
-    });
+    kill(protocolFailure(err));
   };
 
   const finish = (p: Pending, outcome: InvokeOutcome): void => {
@@ -236,7 +129,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
     p.done = true;
     p.cleanup();
     pending.delete(p.id);
-    captures.delete(p.capture);
+    output.detach(p.capture);
     p.resolve(outcome);
   };
 
@@ -263,7 +156,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
       log: p.capture.text(),
       fatal,
     });
-    if (fatal) kill({ errorCode: 4205, isFuncErr: true, error: msg.error });
+    if (fatal) kill({ ...memoryFailure(), byId: p.id });
   };
 
   const decoder = createFrameDecoder((text) => {
@@ -375,33 +268,9 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
       "loaded",
       hasInit ? opts.load.initializerTimeoutMs : startTimeoutMs,
       hasInit
-        ? {
-            errorCode: 4211,
-            isFuncErr: true,
-            error: { errorMessage: "initializer timeout", errorType: "TimeoutError" },
-          }
+        ? INITIALIZER_TIMEOUT
         : startFailure(4201, `function load did not finish within ${startTimeoutMs} ms`),
-      (exit, oom) => {
-        if (oom) return memoryFailure();
-        const what = `runtime exited while loading (${describeExit(exit)})`;
-        return hasInit
-          ? {
-              errorCode: 4009,
-              isFuncErr: true,
-              error: {
-                errorMessage: `function initialization exception: ${what}`,
-                errorType: "RuntimeExitError",
-              },
-            }
-          : {
-              errorCode: 4001,
-              isFuncErr: true,
-              error: {
-                errorMessage: `function entry exception, error: ${what}`,
-                errorType: "RuntimeExitError",
-              },
-            };
-      },
+      (exit, oom) => (oom ? memoryFailure() : loadExitFailure(exit, hasInit)),
     );
   } catch (err) {
     stopping = true;
@@ -409,7 +278,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
     throw err;
   }
   const t3 = performance.now();
-  captures.delete(startCapture);
+  output.detach(startCapture);
   const startLog = startCapture.text();
 
   const timings: StartTimings = { sandboxMs: t1 - t0, bootMs: t2 - t1, loadMs: t3 - t2 };
@@ -430,9 +299,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
       if (stopping || exitInfo) {
         return Promise.resolve({
           ok: false,
-          errorCode: 4002,
-          isFuncErr: false,
-          error: { errorMessage: "runtime instance is not running", errorType: "RuntimeExitError" },
+          ...NOT_RUNNING,
           durationMs: 0,
           maxRssKb: 0,
           log: "",
@@ -442,9 +309,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
       if (signal?.aborted) {
         return Promise.resolve({
           ok: false,
-          errorCode: 4208,
-          isFuncErr: false,
-          error: { errorMessage: "function invocation canceled", errorType: "CanceledError" },
+          ...CANCELED,
           durationMs: 0,
           maxRssKb: 0,
           log: "",
@@ -454,23 +319,8 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
       const id = String(++seq);
       proc.resetPeakMemory();
       return new Promise<InvokeOutcome>((resolve) => {
-        const onAbort = () =>
-          kill({
-            errorCode: 4208,
-            isFuncErr: false,
-            error: { errorMessage: "function invocation canceled", errorType: "CanceledError" },
-            byId: id,
-          });
-        const timer = clock.setTimeout(
-          () =>
-            kill({
-              errorCode: 4010,
-              isFuncErr: true,
-              error: { errorMessage: "invocation timeout", errorType: "TimeoutError" },
-              byId: id,
-            }),
-          timeoutMs,
-        );
+        const onAbort = () => kill({ ...CANCELED, byId: id });
+        const timer = clock.setTimeout(() => kill({ ...TIMEOUT, byId: id }), timeoutMs);
         const p: Pending = {
           id,
           start,
@@ -485,7 +335,7 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
         };
         signal?.addEventListener("abort", onAbort, { once: true });
         pending.set(id, p);
-        captures.add(p.capture);
+        output.attach(p.capture);
         send({ type: "invoke", id, event, context: ctx });
       });
     },

@@ -39,3 +39,41 @@ export class LogCapture {
     return `${body}${sep}[fngraph] log truncated: ${this.#dropped} more bytes dropped (cap ${this.#max} bytes)\n`;
   }
 }
+
+const STDERR_TAIL_BYTES = 8192;
+
+/**
+ * Routes a runtime's stdout/stderr: to every attached capture (output cannot be attributed to
+ * one of several concurrent invocations, so each gets all of it), else to `idle`. Keeps the
+ * tail of stderr for crash diagnosis.
+ */
+export class OutputRouter {
+  readonly #captures = new Set<LogCapture>();
+  readonly #idle: (stream: "stdout" | "stderr", chunk: Buffer) => void;
+  #stderrTail = "";
+
+  constructor(idle: (stream: "stdout" | "stderr", chunk: Buffer) => void) {
+    this.#idle = idle;
+  }
+
+  attach(capture: LogCapture): void {
+    this.#captures.add(capture);
+  }
+
+  detach(capture: LogCapture): void {
+    this.#captures.delete(capture);
+  }
+
+  /** Last bytes of stderr over the whole life of the runtime (latin1-decoded). */
+  get stderrTail(): string {
+    return this.#stderrTail;
+  }
+
+  write(stream: "stdout" | "stderr", chunk: Buffer): void {
+    if (stream === "stderr") {
+      this.#stderrTail = (this.#stderrTail + chunk.toString("latin1")).slice(-STDERR_TAIL_BYTES);
+    }
+    if (this.#captures.size === 0) this.#idle(stream, chunk);
+    else for (const c of this.#captures) c.add(chunk);
+  }
+}

@@ -63,3 +63,65 @@ export function exitFailure(exit: SandboxExit, oom: boolean): Failure {
     },
   };
 }
+
+export const TIMEOUT: Failure = {
+  errorCode: 4010,
+  isFuncErr: true,
+  error: { errorMessage: "invocation timeout", errorType: "TimeoutError" },
+};
+
+export const CANCELED: Failure = {
+  errorCode: 4208,
+  isFuncErr: false,
+  error: { errorMessage: "function invocation canceled", errorType: "CanceledError" },
+};
+
+export const NOT_RUNNING: Failure = {
+  errorCode: 4002,
+  isFuncErr: false,
+  error: { errorMessage: "runtime instance is not running", errorType: "RuntimeExitError" },
+};
+
+export const INITIALIZER_TIMEOUT: Failure = {
+  errorCode: 4211,
+  isFuncErr: true,
+  error: { errorMessage: "initializer timeout", errorType: "TimeoutError" },
+};
+
+export function launchFailure(err: unknown): Failure {
+  return {
+    errorCode: 4201,
+    isFuncErr: false,
+    error: { errorMessage: `initialization failed: ${String(err)}`, errorType: "SandboxError" },
+  };
+}
+
+export function protocolFailure(err: unknown): Failure {
+  return {
+    errorCode: 4002,
+    isFuncErr: false,
+    error: { errorMessage: `runtime protocol error: ${String(err)}`, errorType: "RuntimeError" },
+  };
+}
+
+/** The runtime died while loading the function (4001) or running its initializer (4009). */
+export function loadExitFailure(exit: SandboxExit, hasInitializer: boolean): Failure {
+  const what = `runtime exited while loading (${describeExit(exit)})`;
+  return hasInitializer
+    ? {
+        errorCode: 4009,
+        isFuncErr: true,
+        error: {
+          errorMessage: `function initialization exception: ${what}`,
+          errorType: "RuntimeExitError",
+        },
+      }
+    : {
+        errorCode: 4001,
+        isFuncErr: true,
+        error: {
+          errorMessage: `function entry exception, error: ${what}`,
+          errorType: "RuntimeExitError",
+        },
+      };
+}

@@ -1,0 +1,55 @@
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import type { Sandbox, SandboxMount } from "../sandbox/types.js";
+import type { InvokeContext, InvokeOutcome, LoadSpec, RuntimeDef } from "./types.js";
+
+export interface InstanceOptions {
+  id: string;
+  sandbox: Sandbox;
+  runtime: RuntimeDef;
+  /** Host directory with the unpacked code. */
+  codeDir: string;
+  memoryMb: number;
+  cpuMillicores: number;
+  tmpMb: number;
+  network: "full" | "loopback";
+  mounts: SandboxMount[];
+  load: LoadSpec;
+  logger: Logger;
+  /** Cap of captured output per invocation (and for start-up); default 1 MiB. */
+  maxLogBytes?: number;
+  /** Budget for boot (until `ready`) and for loading without an initializer; default 30 s. */
+  startTimeoutMs?: number;
+  /** Timer source for timeouts; default the system clock. */
+  clock?: Clock;
+}
+
+/** Start-up phases in ms: sandbox launch, until `ready`, load + initializer. */
+export interface StartTimings {
+  sandboxMs: number;
+  bootMs: number;
+  loadMs: number;
+}
+
+export interface InvokeOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** One started runtime process serving invocations (ARCHITECTURE §4). */
+export interface Instance {
+  readonly id: string;
+  readonly timings: StartTimings;
+  /** Invocations sent and not yet answered. */
+  readonly inflight: number;
+  /** True once the process exited or is being stopped: send nothing more. */
+  readonly dead: boolean;
+  /** Output written while loading and initialising. */
+  readonly startLog: string;
+  /** Never rejects for function problems: every failure is an InvokeOutcome. */
+  invoke(event: string, ctx: InvokeContext, opts: InvokeOptions): Promise<InvokeOutcome>;
+  /** Called once when the process is gone (immediately if it already is). */
+  onExit(cb: () => void): void;
+  /** Graceful stop: close fd 3, wait up to 2 s, then kill. Idempotent. */
+  close(): Promise<void>;
+}
