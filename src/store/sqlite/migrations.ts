@@ -1,6 +1,16 @@
-/** Forward-only schema migrations; index + 1 = schema version. */
-export const MIGRATIONS: readonly string[] = [
-  `
+/**
+ * Forward-only schema migrations, applied in order and recorded by id in `schema_migrations`.
+ * Add a migration by appending an entry with a new id; never edit or reorder applied ones.
+ */
+export interface Migration {
+  id: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: "0001-functions",
+    sql: `
   CREATE TABLE identity (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
   CREATE TABLE functions (
     id TEXT PRIMARY KEY,
@@ -29,4 +39,5 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX invocations_function ON invocations (function_id, created_at);
   `,
+  },
 ];

@@ -7,7 +7,7 @@ import type {
   InvocationRecord,
 } from "../../core/types.js";
 import type { ListFunctionsQuery, Store } from "../types.js";
-import { MIGRATIONS } from "./migrations.js";
+import { MIGRATIONS, type Migration } from "./migrations.js";
 
 const functionRow = z.object({
   id: z.string(),
@@ -158,14 +158,21 @@ export function createSqliteStore(file: string): Store {
 }
 
 function migrate(db: Database.Database): void {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const row = db.prepare("SELECT version FROM schema_version").get() as
-    { version: number } | undefined;
-  let current = row?.version ?? 0;
-  if (!row) db.prepare("INSERT INTO schema_version (version) VALUES (0)").run();
-  const apply = db.transaction((sql: string, next: number) => {
-    db.exec(sql);
-    db.prepare("UPDATE schema_version SET version = ?").run(next);
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+  );
+  const applied = new Set(
+    db
+      .prepare("SELECT id FROM schema_migrations")
+      .all()
+      .map((r) => z.object({ id: z.string() }).parse(r).id),
+  );
+  const apply = db.transaction((m: Migration) => {
+    db.exec(m.sql);
+    db.prepare("INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)").run(
+      m.id,
+      new Date().toISOString(),
+    );
   });
-  for (; current < MIGRATIONS.length; current++) apply(MIGRATIONS[current]!, current + 1);
+  for (const m of MIGRATIONS) if (!applied.has(m.id)) apply(m);
 }
