@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
 import { createInstance } from "../../src/runtimes/instance.js";
@@ -112,11 +113,14 @@ describe("instance lifecycle", () => {
     const py = await h.start("py-echo", "Python3.10");
     let exits = 0;
     inst.onExit(() => exits++);
+    const { tmpDir } = h.sandbox.paths({ id: inst.id, codeDir: "", runtimeDir: "" });
+    expect(existsSync(tmpDir)).toBe(true);
     await Promise.all([inst.close(), inst.close(), py.close()]);
     await inst.close();
     expect(inst.dead).toBe(true);
     expect(exits).toBe(1);
     for (const pid of h.pids) expectGone(pid);
+    expect(existsSync(tmpDir)).toBe(false);
     let late = false;
     inst.onExit(() => (late = true));
     await Promise.resolve();

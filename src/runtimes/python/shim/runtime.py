@@ -76,8 +76,9 @@ class _Logger(object):
         if _LEVELS[level] < self._min:
             return
         text = " ".join(str(a) for a in args)
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-        ms = int(time.time() * 1000) % 1000
+        now = time.time()
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        ms = int(now * 1000) % 1000
         sys.stdout.write("%s.%03dZ %s %s %s\n" % (ts, ms, self._request_id, level, text))
 
     def debug(self, *args):
