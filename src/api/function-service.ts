@@ -7,7 +7,9 @@ import type { BlobStore } from "../blobs/types.js";
 import type { Invoker } from "../invoker/invoker.js";
 import type { RuntimeDef } from "../runtimes/types.js";
 import type { Store } from "../store/index.js";
+import { routeAlias, type RandomSource, type RouteReason } from "./alias-router.js";
 import { intakeCode } from "./code-intake.js";
+import { createVersionService, type VersionHooks } from "./versions-service.js";
 import {
   checkDescription,
   checkEphemeralStorage,
@@ -35,6 +37,10 @@ export interface FunctionServiceDeps {
   clock: Clock;
   region: string;
   defaultMaxInstances: number;
+  /** Per-version state of other features (async config, triggers); see VersionHooks. */
+  hooks?: VersionHooks;
+  /** Uniform [0,1) source for alias weights; tests pass a seeded one. Default Math.random. */
+  random?: RandomSource;
 }
 
 /** A function and one of its versions, resolved from a URN. */
@@ -42,13 +48,23 @@ export interface Resolved {
   fn: FunctionRecord;
   version: FunctionVersion;
   ref: FunctionRef;
+  /** Alias the URN named ("" when none). */
   alias: string;
+  /** How an alias picked `version` (only when resolved for an invocation through an alias). */
+  route?: RouteReason;
+}
+
+/** Pass to `resolve` when the URN is resolved for an invocation. */
+export interface InvokeRouting {
+  /** Request headers, lower-case names: alias header rules match against them. */
+  headers: Record<string, string>;
 }
 
 /** Function lifecycle on top of the store, the blob store and the invoker (contract §1.4). */
 export function createFunctionService(deps: FunctionServiceDeps) {
   const { store, blobs, clock } = deps;
   const nowIso = (): string => new Date(clock.now()).toISOString();
+  const random = deps.random ?? Math.random;
 
   const runtimeOf = (name: string): RuntimeDef => {
     const rt = deps.runtimes.get(name);
@@ -79,14 +95,37 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     return { fn, ref };
   };
 
-  /** Resolve a URN to one concrete version (latest when unqualified). */
-  const resolve = async (projectId: string, urn: string): Promise<Resolved> => {
+  /**
+   * Resolve a URN to one concrete version: unqualified → latest; `:v1` → that version; `:!a` →
+   * alias `a`; a bare `:a` that names no version → alias `a` (contract §1.1: version first).
+   * Through an alias, `invoke` applies its header rules and weights (contract §1.6); without
+   * it (config/code reads, deletes) the alias's main version is returned.
+   */
+  const resolve = async (
+    projectId: string,
+    urn: string,
+    invoke?: InvokeRouting,
+  ): Promise<Resolved> => {
     const { fn, ref } = await findFunction(projectId, urn);
     const q = ref.qualifier;
     if (!q) return { fn, ref, alias: "", version: await mustVersion(fn, "latest") };
-    if (q.kind === "alias")
-      throw new FsError("ALIAS_NOT_FOUND", `Not found the function alias: ${q.name}`);
-    return { fn, ref, alias: "", version: await mustVersion(fn, q.name) };
+    if (q.kind !== "alias") {
+      const v = await store.getVersion(fn.id, q.name);
+      if (v) return { fn, ref, alias: "", version: v };
+      if (q.kind === "version" || !(await store.getAlias(fn.id, q.name)))
+        throw new FsError("VERSION_NOT_FOUND", `Not found the function version: ${q.name}`);
+    }
+    const alias = await versions.mustAlias(fn, q.name);
+    const pick = invoke
+      ? routeAlias(alias, invoke.headers, random)
+      : { version: alias.version, reason: "main" as const };
+    return {
+      fn,
+      ref,
+      alias: alias.name,
+      version: await mustVersion(fn, pick.version),
+      ...(invoke ? { route: pick.reason } : {}),
+    };
   };
 
   const mustVersion = async (fn: FunctionRecord, name: string): Promise<FunctionVersion> => {
@@ -95,8 +134,9 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     return v;
   };
 
+  /** Only latest is mutable, and only through a URN naming it (not through an alias). */
   const mustBeLatest = (r: Resolved): void => {
-    if (r.version.version !== "latest") {
+    if (r.version.version !== "latest" || r.alias !== "") {
       throw new FsError(
         "INVALID_VERSION",
         "only the latest version can be modified; published versions are immutable",
@@ -271,27 +311,23 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     return { ...r, version: v };
   };
 
+  /**
+   * DELETE with an unqualified URN removes the function with all versions and aliases; with a
+   * version removes that version; with an alias removes the version the alias points to
+   * (contract §1.4.5).
+   */
   const remove = async (projectId: string, urn: string): Promise<void> => {
     const { fn, ref } = await findFunction(projectId, urn);
     if (ref.qualifier) {
-      const q = ref.qualifier;
-      if (q.kind === "alias")
-        throw new FsError("ALIAS_NOT_FOUND", `Not found the function alias: ${q.name}`);
-      if (q.name === "latest") {
-        throw new FsError(
-          "INVALID_VERSION",
-          "latest cannot be deleted on its own; delete the function (URN without a version)",
-        );
-      }
-      await mustVersion(fn, q.name);
-      await store.deleteVersion(fn.id, q.name);
-      deps.invoker.retire(fn.id, q.name);
+      const r = await resolve(projectId, urn);
+      await versions.deleteVersion(fn, r.version.version);
       return;
     }
-    const versions = await store.listVersions(fn.id);
+    await deps.hooks?.deleting?.(fn);
+    const allVersions = await store.listVersions(fn.id);
     await store.deleteFunction(fn.id);
     deps.invoker.retire(fn.id);
-    for (const digest of new Set(versions.map((v) => v.codeDigest))) {
+    for (const digest of new Set(allVersions.map((v) => v.codeDigest))) {
       if (!(await store.isDigestReferenced(digest))) await blobs.delete(digest);
     }
   };
@@ -315,7 +351,35 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     return { rows, total, nextMarker: q.marker + items.length };
   };
 
-  return { create, resolve, updateConfig, updateCode, remove, list, findFunction, runtimeOf };
+  const versions = createVersionService({
+    store,
+    blobs,
+    invoker: deps.invoker,
+    hooks: deps.hooks ?? {},
+    nowMs: () => clock.now(),
+    findFunction,
+    mustVersion: (fn, name) => mustVersion(fn, name),
+  });
+
+  return {
+    create,
+    resolve,
+    updateConfig,
+    updateCode,
+    remove,
+    list,
+    findFunction,
+    runtimeOf,
+    publish: versions.publish,
+    listVersions: versions.listVersions,
+    createAlias: versions.createAlias,
+    updateAlias: versions.updateAlias,
+    getAlias: versions.getAlias,
+    listAliases: versions.listAliases,
+    deleteAlias: versions.deleteAlias,
+    /** Per-version state hooks, for the routes that show it (function_async_config). */
+    hooks: deps.hooks ?? {},
+  };
 }
 
 export type FunctionService = ReturnType<typeof createFunctionService>;

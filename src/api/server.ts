@@ -6,9 +6,11 @@ import type { BlobStore } from "../blobs/types.js";
 import type { Invoker } from "../invoker/invoker.js";
 import { createApp, headerMap } from "./app.js";
 import type { FunctionService } from "./function-service.js";
+import { registerAliasRoutes } from "./routes/aliases.js";
 import { registerFunctionRoutes } from "./routes/functions.js";
 import { registerIamRoutes } from "./routes/iam.js";
 import { registerInvokeRoutes } from "./routes/invoke.js";
+import { registerVersionRoutes } from "./routes/versions.js";
 import type { WireContext } from "./wire.js";
 
 export interface ApiDeps {
@@ -50,6 +52,8 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
       });
       registerFunctionRoutes(v2, { functions: deps.functions, blobs: deps.blobs, wire: deps.wire });
       registerInvokeRoutes(v2, { functions: deps.functions, invoker: deps.invoker });
+      registerVersionRoutes(v2, { functions: deps.functions, wire: deps.wire });
+      registerAliasRoutes(v2, { functions: deps.functions, wire: deps.wire });
     },
     { prefix: "/v2/:project_id" },
   );

@@ -63,6 +63,33 @@ export const ERRORS = {
     fss: "FSS.1003",
     message: "Handler file not found in the code package",
   },
+  // Versions and aliases (contract §1.6). The contract names no code for the version quota;
+  // quotas are 403 there, so it is a 403 with the generic FSS.0403.
+  VERSION_QUOTA: { status: 403, fss: "FSS.0403", message: "Version count quota exceeded" },
+  ALIAS_QUOTA: { status: 403, fss: "FSS.1043", message: "Alias count quota exceeded" },
+  ALIAS_EXISTS: { status: 409, fss: "FSS.1063", message: "The alias already exists" },
+  VERSION_BOUND_TO_ALIAS: {
+    status: 409,
+    fss: "FSS.1066",
+    message: "The version is already bound to another alias",
+  },
+  INVALID_ADDITIONAL_VERSION: {
+    status: 400,
+    fss: "FSS.1091",
+    message: "Invalid additional version",
+  },
+  INVALID_VERSION_WEIGHT: { status: 400, fss: "FSS.1092", message: "Invalid version weight" },
+  ADDITIONAL_VERSION_IS_MAIN: {
+    status: 400,
+    fss: "FSS.1093",
+    message: "The additional version is the same as the main version",
+  },
+  VERSION_USED_AS_ADDITIONAL: {
+    status: 403,
+    fss: "FSS.1094",
+    message: "The version is used as an additional version of an alias",
+  },
+  ALIAS_HAS_TRIGGERS: { status: 403, fss: "FSS.1154", message: "The alias has triggers" },
 } as const satisfies Record<string, { status: number; fss: string; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

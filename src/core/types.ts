@@ -79,3 +79,32 @@ export interface InvocationRecord {
   timings: Record<string, number>;
   log: string;
 }
+
+/** One header (or cookie) rule of an alias's additional-version strategy (contract §1.6). */
+export interface AliasRule {
+  /** `header` or `cookie`, stored lower-case (matched case-insensitively on input). */
+  ruleType: "header" | "cookie";
+  param: string;
+  op: "=" | "in";
+  /** For `in`: a comma-separated list. */
+  value: string;
+}
+
+export interface AliasStrategy {
+  combineType: "and" | "or";
+  rules: AliasRule[];
+}
+
+/** A named pointer to a main version, optionally sending some traffic to one more version. */
+export interface FunctionAlias {
+  functionId: string;
+  name: string;
+  version: string;
+  description: string;
+  /** additional version → percentage 0..100 (at most one entry). */
+  additionalVersionWeights: Record<string, number>;
+  /** additional version → header rules (at most one entry). */
+  additionalVersionStrategy: Record<string, AliasStrategy>;
+  createdAt: string;
+  lastModified: string;
+}

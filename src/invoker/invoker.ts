@@ -145,7 +145,10 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     }
     inflightByProject.set(project, used + 1);
     const startedAt = opts.clock.now();
-    const versionLabel = req.target.alias || version.version;
+    // The Start line names the version that really ran, also through an alias (the alias is in
+    // context.getAlias() and the invocation record): with weights, the alias alone would not
+    // tell which code answered.
+    const versionLabel = version.version;
     try {
       const pool = getPool(req.target, memoryMb);
       let lease: Lease;

@@ -1,4 +1,10 @@
-import type { FunctionRecord, FunctionVersion, Identity, InvocationRecord } from "../core/types.js";
+import type {
+  FunctionAlias,
+  FunctionRecord,
+  FunctionVersion,
+  Identity,
+  InvocationRecord,
+} from "../core/types.js";
 
 export interface ListFunctionsQuery {
   projectId: string;
@@ -26,11 +32,21 @@ export interface Store {
   getVersion(functionId: string, version: string): Promise<FunctionVersion | undefined>;
   listVersions(functionId: string): Promise<FunctionVersion[]>;
   putVersion(v: FunctionVersion): Promise<void>;
+  /** Deletes one version together with the aliases whose main version it is. */
   deleteVersion(functionId: string, version: string): Promise<void>;
   /** Code digests still referenced by any version (for blob garbage collection). */
   isDigestReferenced(digest: string): Promise<boolean>;
   /** Sum of code sizes of all versions of a project. */
   totalCodeSize(projectId: string): Promise<number>;
+
+  /** Creates an alias; false when the function already has one of that name. */
+  createAlias(a: FunctionAlias): Promise<boolean>;
+  /** Replaces an existing alias (same function and name). */
+  putAlias(a: FunctionAlias): Promise<void>;
+  getAlias(functionId: string, name: string): Promise<FunctionAlias | undefined>;
+  /** Aliases of a function in creation order. */
+  listAliases(functionId: string): Promise<FunctionAlias[]>;
+  deleteAlias(functionId: string, name: string): Promise<void>;
 
   addInvocation(r: InvocationRecord): Promise<void>;
   getInvocation(requestId: string): Promise<InvocationRecord | undefined>;

@@ -46,7 +46,8 @@ export function registerInvokeRoutes(app: FastifyInstance, deps: InvokeRouteDeps
     const responseVersion =
       (headers["x-cff-request-version"] ?? "v0").toLowerCase() === "v1" ? "v1" : "v0";
     const wantTail = (headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
-    const target = await deps.functions.resolve(p.project_id, p.urn);
+    // Through an alias, its header rules and weights pick the version (contract §1.6).
+    const target = await deps.functions.resolve(p.project_id, p.urn, { headers });
     const memoryMb = dynamicMemory(headers, target.version.extra["enable_dynamic_memory"] === true);
     const abort = new AbortController();
     req.raw.once("close", () => {

@@ -40,4 +40,17 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX invocations_function ON invocations (function_id, created_at);
   `,
   },
+  {
+    id: "0002-aliases",
+    sql: `
+  CREATE TABLE aliases (
+    function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    created_seq INTEGER NOT NULL DEFAULT (unixepoch('subsec') * 1000000),
+    data TEXT NOT NULL,
+    PRIMARY KEY (function_id, name)
+  );
+  `,
+  },
 ];

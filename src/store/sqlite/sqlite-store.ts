@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { z } from "zod";
 import type {
+  FunctionAlias,
   FunctionRecord,
   FunctionVersion,
   Identity,
@@ -58,7 +59,7 @@ export function createSqliteStore(file: string): Store {
     deleteFunction: db.prepare("DELETE FROM functions WHERE id = ?"),
     getVersion: db.prepare("SELECT data FROM versions WHERE function_id = ? AND version = ?"),
     listVersions: db.prepare(
-      "SELECT data FROM versions WHERE function_id = ? ORDER BY created_seq",
+      "SELECT data FROM versions WHERE function_id = ? ORDER BY created_seq, rowid",
     ),
     putVersion: db.prepare(
       `INSERT INTO versions (function_id, version, digest, code_size, data) VALUES (?, ?, ?, ?, ?)
@@ -69,6 +70,18 @@ export function createSqliteStore(file: string): Store {
     codeSize: db.prepare(
       "SELECT coalesce(sum(v.code_size), 0) AS n FROM versions v JOIN functions f ON f.id = v.function_id WHERE f.project_id = ?",
     ),
+    deleteVersionAliases: db.prepare("DELETE FROM aliases WHERE function_id = ? AND version = ?"),
+    insertAlias: db.prepare(
+      "INSERT OR IGNORE INTO aliases (function_id, name, version, data) VALUES (?, ?, ?, ?)",
+    ),
+    updateAlias: db.prepare(
+      "UPDATE aliases SET version = ?, data = ? WHERE function_id = ? AND name = ?",
+    ),
+    getAlias: db.prepare("SELECT data FROM aliases WHERE function_id = ? AND name = ?"),
+    listAliases: db.prepare(
+      "SELECT data FROM aliases WHERE function_id = ? ORDER BY created_seq, rowid",
+    ),
+    deleteAlias: db.prepare("DELETE FROM aliases WHERE function_id = ? AND name = ?"),
     addInvocation: db.prepare(
       "INSERT OR REPLACE INTO invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)",
     ),
@@ -85,6 +98,11 @@ export function createSqliteStore(file: string): Store {
     if (res.changes === 0) return false;
     putVersion(latest);
     return true;
+  });
+
+  const deleteVersion = db.transaction((functionId: string, version: string): void => {
+    q.deleteVersionAliases.run(functionId, version);
+    q.deleteVersion.run(functionId, version);
   });
 
   let closed = false;
@@ -137,11 +155,23 @@ export function createSqliteStore(file: string): Store {
     listVersions: async (functionId) =>
       q.listVersions.all(functionId).map((r) => parseData<FunctionVersion>(r)),
     putVersion: async (v) => putVersion(v),
-    deleteVersion: async (functionId, version) => {
-      q.deleteVersion.run(functionId, version);
-    },
+    deleteVersion: async (functionId, version) => deleteVersion(functionId, version),
     isDigestReferenced: async (digest) => q.digestRef.get(digest) !== undefined,
     totalCodeSize: async (projectId) => count(q.codeSize.get(projectId)),
+    createAlias: async (a) =>
+      q.insertAlias.run(a.functionId, a.name, a.version, JSON.stringify(a)).changes > 0,
+    putAlias: async (a) => {
+      q.updateAlias.run(a.version, JSON.stringify(a), a.functionId, a.name);
+    },
+    getAlias: async (functionId, name) => {
+      const row = q.getAlias.get(functionId, name);
+      return row ? parseData<FunctionAlias>(row) : undefined;
+    },
+    listAliases: async (functionId) =>
+      q.listAliases.all(functionId).map((r) => parseData<FunctionAlias>(r)),
+    deleteAlias: async (functionId, name) => {
+      q.deleteAlias.run(functionId, name);
+    },
     addInvocation: async (r: InvocationRecord) => {
       q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
     },
