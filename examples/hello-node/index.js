@@ -6,6 +6,8 @@ exports.handler = async (event, context) => {
     statusCode: 200,
     isBase64Encoded: false,
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ greeting: `${process.env.GREETING || "Hello"}, ${event.name || "world"}!` }),
+    body: JSON.stringify({
+      greeting: `${process.env.GREETING || "Hello"}, ${event.name || "world"}!`,
+    }),
   };
 };
