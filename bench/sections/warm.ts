@@ -1,0 +1,176 @@
+import type { FnApi } from "../lib/api.js";
+import type { BenchContext } from "../lib/context.js";
+import {
+  NODE_RUNTIME,
+  createFunction,
+  floorTarget,
+  fngraphTarget,
+  type FunctionSpec,
+} from "../lib/functions.js";
+import { NODE_BUSY_10MS, NODE_NOOP } from "../lib/handlers.js";
+import { load, sequential, warmupLoad, type LoadResult } from "../lib/measure.js";
+import { latencyOverhead, throughputShare } from "../lib/report.js";
+
+const HANDLERS = [
+  { key: "noop", label: "noop", source: NODE_NOOP },
+  { key: "busy", label: "busy 10 ms", source: NODE_BUSY_10MS },
+] as const;
+
+/** Tiers A/B cap each instance's CPU by memory_size (bench/README.md); the busy rows feel it. */
+const QUOTA_NOTE = "CPU-quota-bound per instance";
+
+function nodeSpec(
+  ctx: BenchContext,
+  name: string,
+  source: string,
+  strategy?: FunctionSpec["strategy"],
+): FunctionSpec {
+  return {
+    name,
+    memoryMb: ctx.memoryMb,
+    runtime: NODE_RUNTIME,
+    file: "index.js",
+    source,
+    ...(strategy ? { strategy } : {}),
+  };
+}
+
+function needFloor(ctx: BenchContext): string {
+  if (!ctx.floor) throw new Error("the floor server is not running");
+  return ctx.floor.origin;
+}
+
+/** Warm sync-invoke latency at concurrency 1, fngraph next to the floor. */
+export async function latencySection(ctx: BenchContext): Promise<void> {
+  for (const h of HANDLERS) {
+    const plan = ctx.plan.latency[h.key];
+    ctx.log(`latency: ${h.label} · floor (${plan.warmup} + ${plan.requests} requests)`);
+    const floor = await sequential(floorTarget(needFloor(ctx), h.key), plan);
+    ctx.addRow({
+      section: "latency",
+      scenario: `${h.label}, c=1 · floor`,
+      system: "floor",
+      p50Ms: floor.latency.p50,
+      tailMs: floor.latency.p99,
+      tailLabel: "p99",
+      reqPerSec: floor.reqPerSec,
+      detail: floor,
+    });
+    const urn = await createFunction(ctx.api, nodeSpec(ctx, `bench-lat-${h.key}`, h.source));
+    ctx.log(`latency: ${h.label} · fngraph (${plan.warmup} + ${plan.requests} requests)`);
+    const fn = await sequential(fngraphTarget(ctx.api, urn), plan);
+    ctx.addRow({
+      section: "latency",
+      scenario: `${h.label}, c=1 · fngraph`,
+      system: "fngraph",
+      p50Ms: fn.latency.p50,
+      tailMs: fn.latency.p99,
+      tailLabel: "p99",
+      reqPerSec: fn.reqPerSec,
+      vsFloor: latencyOverhead(fn.latency.p50, floor.latency.p50),
+      notes: [
+        `p99 ${latencyOverhead(fn.latency.p99, floor.latency.p99)}`,
+        ...(h.key === "busy" && ctx.tier !== "C" ? [QUOTA_NOTE] : []),
+        ...(fn.errors ? [`${fn.errors} non-200`] : []),
+      ].join("; "),
+      detail: { ...fn, funcUrn: urn },
+    });
+    await ctx.api.deleteFunction(urn);
+  }
+}
+
+async function instanceCount(api: FnApi): Promise<number | undefined> {
+  const h = await api.health();
+  const inv = h["invoker"] as { instances?: unknown } | undefined;
+  return typeof inv?.instances === "number" ? inv.instances : undefined;
+}
+
+function loadNotes(r: LoadResult): string[] {
+  const notes: string[] = [];
+  if (r.non2xx) notes.push(`${r.non2xx} non-2xx`);
+  if (r.errors) notes.push(`${r.errors} errors`);
+  if (r.timeouts) notes.push(`${r.timeouts} timeouts`);
+  return notes;
+}
+
+/** Throughput at concurrency 32 (autocannon), fngraph scaling out and with 32 per instance. */
+export async function throughputSection(ctx: BenchContext): Promise<void> {
+  const plan = ctx.plan.throughput;
+  const c = plan.connections;
+  for (const h of HANDLERS) {
+    ctx.log(`throughput: ${h.label} · floor (c=${c}, ${plan.warmupS} s + ${plan.durationS} s)`);
+    const floor = await load(floorTarget(needFloor(ctx), h.key), plan);
+    ctx.addRow({
+      section: "throughput",
+      scenario: `${h.label}, c=${c} · floor`,
+      system: "floor",
+      p50Ms: floor.latency.p50,
+      tailMs: floor.latency.p99,
+      tailLabel: "p99",
+      reqPerSec: floor.reqPerSec,
+      notes: ["1 process", ...loadNotes(floor)].join("; "),
+      detail: floor,
+    });
+    for (const perInstance of [1, 32]) {
+      const scenario = `${h.label}, c=${c} · fngraph concurrent_num=${perInstance}`;
+      const strategy = { concurrency: -1, concurrent_num: perInstance };
+      let urn: string;
+      try {
+        urn = await createFunction(
+          ctx.api,
+          nodeSpec(ctx, `bench-tp-${h.key}-cn${perInstance}`, h.source, strategy),
+        );
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        ctx.log(`throughput: ${scenario}: create rejected: ${why}`);
+        ctx.addRow({
+          section: "throughput",
+          scenario,
+          system: "fngraph",
+          p50Ms: Number.NaN,
+          tailMs: Number.NaN,
+          tailLabel: "p99",
+          notes: `create rejected: ${why.slice(0, 120)}`,
+          detail: { rejected: why, strategy },
+        });
+        continue;
+      }
+      const target = fngraphTarget(ctx.api, urn);
+      const before = (await instanceCount(ctx.api)) ?? 0;
+      // Warm up in 1 s rounds until the instance count stops growing (scale-out is done), at
+      // least plan.warmupS rounds and at most 4× as many.
+      let rounds = 0;
+      for (let last = -1; rounds < plan.warmupS * 4;) {
+        await warmupLoad(target, c, 1);
+        rounds++;
+        const now = (await instanceCount(ctx.api)) ?? 0;
+        if (rounds >= plan.warmupS && now === last) break;
+        last = now;
+      }
+      ctx.log(`throughput: ${scenario} (${rounds} s warm-up + ${plan.durationS} s)`);
+      const r = await load(target, { ...plan, warmupS: 0 });
+      const after = await instanceCount(ctx.api);
+      const instances = after === undefined ? undefined : after - before;
+      ctx.addRow({
+        section: "throughput",
+        scenario,
+        system: "fngraph",
+        p50Ms: r.latency.p50,
+        tailMs: r.latency.p99,
+        tailLabel: "p99",
+        reqPerSec: r.reqPerSec,
+        vsFloor: throughputShare(r.reqPerSec, floor.reqPerSec),
+        notes: [
+          ...(instances === undefined
+            ? []
+            : [`${instances} instance${instances === 1 ? "" : "s"}`]),
+          `p50 ${latencyOverhead(r.latency.p50, floor.latency.p50)}`,
+          ...(h.key === "busy" && ctx.tier !== "C" ? [QUOTA_NOTE] : []),
+          ...loadNotes(r),
+        ].join("; "),
+        detail: { ...r, warmupS: rounds, strategy, instances, funcUrn: urn },
+      });
+      await ctx.api.deleteFunction(urn);
+    }
+  }
+}
