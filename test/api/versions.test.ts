@@ -1,63 +1,22 @@
 import Database from "better-sqlite3";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBody, startTestPlatform, zipFiles, type TestPlatform } from "../helpers/platform.js";
-
-/** A function whose answer names its code (`tag`), the version that ran and the alias used. */
-export function taggedCode(tag: string): Record<string, string> {
-  return {
-    "index.js": `exports.handler = async (event, context) => {
-  if (event && event.ms) await new Promise((r) => setTimeout(r, event.ms));
-  return { tag: ${JSON.stringify(tag)}, version: context.getVersion(), alias: context.getAlias(), env: process.env.stage || "" };
-};`,
-  };
-}
+import { startTestPlatform, zipFiles, type TestPlatform } from "../helpers/platform.js";
+import { taggedCode, versionsApi } from "./versions-helpers.js";
 
 let t: TestPlatform;
-const fnPath = (name: string, q = ""): string =>
-  t.v2(`/fgs/functions/urn:fss:local-1:${t.projectId}:function:default:${name}${q}`);
-
-async function create(name: string, tag: string, extra: Record<string, unknown> = {}) {
-  const r = await t.api(
-    "POST",
-    t.v2("/fgs/functions"),
-    await createBody(name, "Node.js20.15", taggedCode(tag), extra),
-  );
-  expect(r.status, r.text).toBe(200);
-}
-
-async function setCode(name: string, tag: string): Promise<void> {
-  const zip = await zipFiles(taggedCode(tag));
-  const r = await t.api("PUT", fnPath(name, ":latest") + "/code", {
-    code_type: "zip",
-    code_filename: "c.zip",
-    func_code: { file: zip.toString("base64") },
-  });
-  expect(r.status, r.text).toBe(200);
-}
-
-async function publish(name: string, body: Record<string, unknown> = {}) {
-  return t.api("POST", fnPath(name) + "/versions", body);
-}
-
-type Answer = { tag: string; version: string; alias: string; env: string };
-async function invoke(
-  name: string,
-  q: string,
-  event: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-) {
-  const r = await t.api("POST", fnPath(name, q) + "/invocations", event, {
-    "X-Cff-Log-Type": "tail",
-    ...headers,
-  });
-  expect(r.status, r.text).toBe(200);
-  const log = Buffer.from(r.headers["x-cff-function-log"] ?? "", "base64").toString("utf8");
-  return { answer: r.json as Answer, log, requestId: r.headers["x-cff-request-id"]! };
-}
+let api: ReturnType<typeof versionsApi>;
+const fnPath = (name: string, q = ""): string => api.fnPath(name, q);
+const create = (name: string, tag: string, extra: Record<string, unknown> = {}) =>
+  api.create(name, tag, extra);
+const setCode = (name: string, tag: string) => api.setCode(name, tag);
+const publish = (name: string, body: Record<string, unknown> = {}) => api.publish(name, body);
+const invoke = (name: string, q: string, event: Record<string, unknown> = {}) =>
+  api.invoke(name, q, event);
 
 beforeAll(async () => {
   t = await startTestPlatform();
+  api = versionsApi(t);
 });
 afterAll(async () => {
   await t.close();
