@@ -144,11 +144,15 @@ export class Pool {
     slot.inflight++;
     const cold = slot.fresh;
     slot.fresh = false;
+    const waited = Math.max(0, this.opts.clock.now() - enqueuedAt);
+    const t = slot.instance.timings;
+    // A cold caller waited for its instance to start; that time is reported as start phases.
+    const starting = cold ? t.sandboxMs + t.bootMs + t.loadMs : 0;
     return {
       slot,
       cold,
-      ...(cold ? { startTimings: slot.instance.timings } : {}),
-      queueMs: Math.max(0, this.opts.clock.now() - enqueuedAt),
+      ...(cold ? { startTimings: t } : {}),
+      queueMs: Math.max(0, waited - starting),
     };
   }
 
