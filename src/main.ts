@@ -105,6 +105,7 @@ export async function startPlatform(
       clock,
       keepAliveMs: config.keepAliveSeconds * 1000,
       concurrencyQuota: config.concurrencyQuota,
+      mountRoots: config.mountRoots,
     });
     closers.push(() => invoker.close());
 
@@ -118,6 +119,7 @@ export async function startPlatform(
       clock,
       region: config.region,
       defaultMaxInstances: 400,
+      mountRoots: config.mountRoots,
     });
 
     let endpoint = "";

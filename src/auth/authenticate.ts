@@ -42,6 +42,9 @@ export function createIdentityLookup(
       : undefined;
 }
 
+/** What `createAuthenticator` builds: request in, principal out (throws FsError 401). */
+export type Authenticate = (request: AuthRequest) => Principal;
+
 export interface AuthenticatorDeps {
   tokens: TokenService;
   clock: Clock;
@@ -54,7 +57,7 @@ export interface AuthenticatorDeps {
  * Builds `authenticate(request)`: `X-Auth-Token` wins when present, else an AK/SK
  * `Authorization` header; neither → UNAUTHORIZED "missing credentials".
  */
-export function createAuthenticator(deps: AuthenticatorDeps): (request: AuthRequest) => Principal {
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   const lookupSecret = deps.lookupSecret ?? createIdentityLookup(deps.identity);
   return (request) => {
     const token = headerValue(request.headers, "x-auth-token");

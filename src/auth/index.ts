@@ -4,6 +4,7 @@ export {
   createAuthenticator,
   createIdentityLookup,
   type AccessCredential,
+  type Authenticate,
   type AuthenticatorDeps,
   type AuthRequest,
   type Principal,

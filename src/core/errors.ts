@@ -90,6 +90,9 @@ export const ERRORS = {
     message: "The version is used as an additional version of an alias",
   },
   ALIAS_HAS_TRIGGERS: { status: 403, fss: "FSS.1154", message: "The alias has triggers" },
+  // Function mounts (issue 3, contract §1.2 mount_config).
+  MOUNT_QUOTA: { status: 403, fss: "FSS.1049", message: "More than 5 mounts" },
+  MOUNT_USER_INVALID: { status: 400, fss: "FSS.1075", message: "Invalid mount user or group id" },
 } as const satisfies Record<string, { status: number; fss: string; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,8 +4,9 @@ import { FsError, isFsError } from "../core/errors.js";
 import type { InvocationRecord } from "../core/types.js";
 import { createInstance, type Instance } from "../runtimes/instance.js";
 import type { RuntimeDef } from "../runtimes/types.js";
-import type { Sandbox } from "../sandbox/types.js";
+import type { Sandbox, SandboxMount } from "../sandbox/types.js";
 import { cpuMillicores, functionEnv, MAX_RESPONSE_BYTES } from "./function-env.js";
+import { parseNetworkController, resolveMounts } from "./mounts.js";
 import { billingDuration, finishLine, startLine } from "./log-format.js";
 import { Pool, StartFailure, type Lease } from "./pool.js";
 import type { InvokeRequest, InvokeResult, InvokeTarget } from "./types.js";
@@ -26,6 +27,8 @@ export interface InvokerOptions {
   maxQueue?: number;
   queueTimeoutMs?: number;
   maxLogBytes?: number;
+  /** Host directories functions may bind-mount under /mnt (config mountRoots). */
+  mountRoots?: readonly string[];
 }
 
 export interface Invoker {
@@ -93,6 +96,23 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     const id = `${t.fn.name.slice(0, 20)}-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
     const paths = opts.sandbox.paths({ id, codeDir, runtimeDir: runtime.shimDir });
     const env = { ...runtime.baseEnv(paths), ...functionEnv(t.fn, t.version, paths, memoryMb) };
+    let mounts: SandboxMount[];
+    let network: "full" | "loopback";
+    try {
+      // Checked when the config was saved; checked again because the host or mountRoots may
+      // have changed since.
+      mounts = resolveMounts(t.version.extra["mount_config"], opts.mountRoots ?? []);
+      network = parseNetworkController(t.version.extra["network_controller"]).disablePublicNetwork
+        ? "loopback"
+        : "full";
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new StartFailure(
+        4201,
+        { errorMessage: `initialization failed: ${message}`, errorType: "MountError" },
+        "",
+      );
+    }
     try {
       return await createInstance({
         id,
@@ -102,12 +122,8 @@ export function createInvoker(opts: InvokerOptions): Invoker {
         memoryMb,
         cpuMillicores: cpuMillicores(memoryMb),
         tmpMb: t.version.ephemeralStorage,
-        network:
-          t.version.extra["network_controller"] &&
-          isPublicDisabled(t.version.extra["network_controller"])
-            ? "loopback"
-            : "full",
-        mounts: [],
+        network,
+        mounts,
         load: {
           handler: t.version.handler,
           initializer: t.version.initializerHandler,
@@ -362,12 +378,4 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       retiring.clear();
     },
   };
-}
-
-function isPublicDisabled(nc: unknown): boolean {
-  return (
-    typeof nc === "object" &&
-    nc !== null &&
-    (nc as { disable_public_network?: unknown }).disable_public_network === true
-  );
 }

@@ -1,17 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { Identity } from "../../core/types.js";
-import { projectsResponse, type Principal, type TokenService } from "../../auth/index.js";
+import { projectsResponse, type Authenticate, type TokenService } from "../../auth/index.js";
 import { headerMap, jsonBody } from "../app.js";
 
 export interface IamRouteDeps {
   identity: Identity;
   tokens: TokenService;
-  authenticate: (req: {
-    method: string;
-    rawUrl: string;
-    headers: Record<string, string>;
-    body: Buffer;
-  }) => Principal;
+  authenticate: Authenticate;
   endpoint: () => string;
 }
 
