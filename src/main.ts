@@ -17,6 +17,8 @@ import { createInvoker } from "./invoker/invoker.js";
 import { createAuthenticator, createTokenService, generateIdentity } from "./auth/index.js";
 import { createFunctionService } from "./api/function-service.js";
 import { createApiServer, createGatewayServer } from "./api/server.js";
+import { createAsyncService, createDispatcher, type DispatcherOptions } from "./async/index.js";
+import { openAsyncStore } from "./store/async.js";
 
 /** What `<data>/credentials.json` holds (ARCHITECTURE §1). */
 export interface Credentials {
@@ -44,6 +46,11 @@ export interface PlatformOptions {
   clock?: Clock;
   /** Sandbox factory; default: detect the best tier (ARCHITECTURE §5). */
   createSandbox?: (logger: Logger, dataDir: string) => Promise<Sandbox>;
+  /** Async dispatcher tuning (retry backoff, leases, polling); tests shorten the delays. */
+  asyncDispatch?: Pick<
+    DispatcherOptions,
+    "maxInflight" | "leaseMs" | "pollMs" | "retryBaseMs" | "retryMaxMs" | "busyRetryMs"
+  >;
 }
 
 /** The composition root: builds every part, wires them, starts the roles. */
@@ -122,6 +129,28 @@ export async function startPlatform(
       mountRoots: config.mountRoots,
     });
 
+    const asyncStore = await openAsyncStore(config.store);
+    closers.push(() => asyncStore.close());
+    const dispatcher = createDispatcher({
+      store: asyncStore,
+      invoker,
+      resolve: functions.resolve,
+      clock,
+      logger: logger.child({ part: "async" }),
+      exclusive: asyncStore.kind === "sqlite",
+      // Leave a fifth of the project quota to sync calls while a backlog drains.
+      maxInflight: Math.max(1, Math.ceil(config.concurrencyQuota * 0.8)),
+      ...options.asyncDispatch,
+    });
+    const asyncService = createAsyncService({
+      store: asyncStore,
+      resolve: functions.resolve,
+      clock,
+      dispatcher: () => dispatcher,
+    });
+    await dispatcher.start();
+    closers.push(() => dispatcher.close());
+
     let endpoint = "";
     const isolation = { tier: sandbox.tier, description: sandbox.description };
     const api = createApiServer({
@@ -132,6 +161,7 @@ export async function startPlatform(
       functions,
       blobs,
       invoker,
+      async: { service: asyncService, now: () => clock.now() },
       wire: { region: config.region, domainId: identity.domainId },
       endpoint: () => endpoint,
       health: () => ({
@@ -139,6 +169,7 @@ export async function startPlatform(
         isolation,
         region: config.region,
         invoker: invoker.stats(),
+        async: dispatcher.stats(),
       }),
     });
     closers.push(() => api.close());

@@ -10,6 +10,8 @@ import { registerAliasRoutes } from "./routes/aliases.js";
 import { registerFunctionRoutes } from "./routes/functions.js";
 import { registerIamRoutes } from "./routes/iam.js";
 import { registerInvokeRoutes } from "./routes/invoke.js";
+import { registerAsyncRoutes } from "./routes/async.js";
+import type { AsyncService } from "../async/index.js";
 import { registerVersionRoutes } from "./routes/versions.js";
 import type { WireContext } from "./wire.js";
 
@@ -29,6 +31,8 @@ export interface ApiDeps {
   wire: WireContext;
   endpoint: () => string;
   health: () => Record<string, unknown>;
+  /** Async invocation (issue 6); the routes are absent without it. */
+  async?: { service: AsyncService; now: () => number };
 }
 
 /** The `api` role: FunctionGraph v2, IAM-lite, health. */
@@ -52,6 +56,7 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
       });
       registerFunctionRoutes(v2, { functions: deps.functions, blobs: deps.blobs, wire: deps.wire });
       registerInvokeRoutes(v2, { functions: deps.functions, invoker: deps.invoker });
+      if (deps.async) registerAsyncRoutes(v2, { async: deps.async.service, now: deps.async.now });
       registerVersionRoutes(v2, { functions: deps.functions, wire: deps.wire });
       registerAliasRoutes(v2, { functions: deps.functions, wire: deps.wire });
     },

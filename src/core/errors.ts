@@ -93,6 +93,18 @@ export const ERRORS = {
   // Function mounts (issue 3, contract §1.2 mount_config).
   MOUNT_QUOTA: { status: 403, fss: "FSS.1049", message: "More than 5 mounts" },
   MOUNT_USER_INVALID: { status: 400, fss: "FSS.1075", message: "Invalid mount user or group id" },
+  // Async invocation (issue 6).
+  INVALID_REQUEST_ID: { status: 400, fss: "FSS.0400", message: "Invalid RequestId" },
+  ASYNC_CONFIG_NOT_FOUND: {
+    status: 404,
+    fss: "FSS.0404",
+    message: "Not found the async invoke config",
+  },
+  ASYNC_DESTINATION_CYCLE: {
+    status: 400,
+    fss: "FSS.0400",
+    message: "Destination functions must not form a cycle",
+  },
 } as const satisfies Record<string, { status: number; fss: string; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

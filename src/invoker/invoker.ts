@@ -11,6 +11,9 @@ import { billingDuration, finishLine, startLine } from "./log-format.js";
 import { Pool, StartFailure, type Lease } from "./pool.js";
 import type { InvokeRequest, InvokeResult, InvokeTarget } from "./types.js";
 
+/** Contract §5: a sync call through the API runs at most 15 minutes. */
+export const MAX_SYNC_TIMEOUT_S = 900;
+
 export interface InvokerOptions {
   sandbox: Sandbox;
   runtimes: { get(name: string): RuntimeDef | undefined };
@@ -197,6 +200,9 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     const { fn, version } = req.target;
     const instance = lease.slot.instance;
     const handlerStart = opts.clock.now();
+    // Sync calls end at 900 s whatever the function's timeout; async ones run up to 259200 s.
+    const timeoutSeconds =
+      req.kind === "sync" ? Math.min(version.timeout, MAX_SYNC_TIMEOUT_S) : version.timeout;
     const outcome = await instance.invoke(
       req.event,
       {
@@ -208,8 +214,8 @@ export function createInvoker(opts: InvokerOptions): Invoker {
         projectId: fn.projectId,
         memorySize: memoryMb,
         cpuMillicores: cpuMillicores(memoryMb),
-        timeoutSeconds: version.timeout,
-        deadline: handlerStart + version.timeout * 1000,
+        timeoutSeconds,
+        deadline: handlerStart + timeoutSeconds * 1000,
         invokeType: req.kind,
         userData: { ...version.userData, ...version.encryptedUserData },
         accessKey: "",
@@ -218,7 +224,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
         authToken: "",
         headers: req.headers ?? {},
       },
-      { timeoutMs: version.timeout * 1000, ...(req.signal ? { signal: req.signal } : {}) },
+      { timeoutMs: timeoutSeconds * 1000, ...(req.signal ? { signal: req.signal } : {}) },
     );
     let ok = outcome.ok;
     let body: string;

@@ -53,4 +53,47 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  {
+    // Durable async invocation queue and records, async invoke configs (issue 6).
+    id: "0003-async-invocations",
+    sql: `
+  CREATE TABLE async_invocations (
+    request_id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    func_urn TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    event TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    memory_mb INTEGER,
+    policy TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL,
+    lease_owner TEXT NOT NULL DEFAULT '',
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    started_at INTEGER,
+    ended_at INTEGER,
+    error_code INTEGER NOT NULL DEFAULT 0,
+    error_message TEXT NOT NULL DEFAULT '',
+    version TEXT NOT NULL DEFAULT '',
+    destination_status TEXT NOT NULL DEFAULT '',
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX async_wait ON async_invocations (not_before) WHERE status = 'WAIT';
+  CREATE INDEX async_running ON async_invocations (lease_until) WHERE status = 'RUNNING';
+  CREATE INDEX async_function ON async_invocations (function_id, created_at);
+  CREATE TABLE async_invoke_configs (
+    function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    has_fg_destination INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function_id, qualifier)
+  );
+  CREATE INDEX async_configs_project ON async_invoke_configs (project_id) WHERE has_fg_destination = 1;
+  `,
+  },
 ];

@@ -1,0 +1,163 @@
+import Database from "better-sqlite3";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Clock, TimerHandle } from "../../src/core/clock.js";
+import { loadConfig } from "../../src/core/config.js";
+import type { FunctionRecord, FunctionVersion } from "../../src/core/types.js";
+import { startPlatform, type PlatformOptions } from "../../src/main.js";
+import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { createSqliteAsyncStore } from "../../src/store/sqlite/async-store.js";
+import type { AsyncStore } from "../../src/store/async.js";
+import type { Store } from "../../src/store/index.js";
+import { call, getToken, type TestPlatform } from "../helpers/platform.js";
+
+/** A Clock whose time and timers move only when told to. */
+export interface FakeClock extends Clock {
+  advance(ms: number): Promise<void>;
+  pending(): number;
+}
+
+export function createFakeClock(start = Date.UTC(2026, 0, 1)): FakeClock {
+  let now = start;
+  let seq = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    setTimeout: (fn, ms): TimerHandle => {
+      const id = ++seq;
+      timers.set(id, { at: now + Math.max(0, ms), fn });
+      return { id } as TimerHandle;
+    },
+    clearTimeout: (h) => {
+      timers.delete((h as { id: number }).id);
+    },
+    pending: () => timers.size,
+    async advance(ms) {
+      const until = now + ms;
+      for (;;) {
+        const due = [...timers.entries()]
+          .filter(([, t]) => t.at <= until)
+          .sort((a, b) => a[1].at - b[1].at)[0];
+        if (!due) break;
+        timers.delete(due[0]);
+        now = Math.max(now, due[1].at);
+        due[1].fn();
+        await settle();
+      }
+      now = until;
+      await settle();
+    },
+  };
+}
+
+/** Let promise chains and setImmediate callbacks run. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/** Poll `check` until it returns a value (real time; for real servers and processes). */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  what = "condition",
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The main store and the async queue on a fresh SQLite file. */
+export function openSqliteStores(): {
+  store: Store;
+  queue: AsyncStore;
+  dir: string;
+  close(): Promise<void>;
+} {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "fngraph-async-"));
+  const file = path.join(dir, "fngraph.db");
+  const store = createSqliteStore(file);
+  const queue = createSqliteAsyncStore(file);
+  return {
+    store,
+    queue,
+    dir,
+    close: async () => {
+      await queue.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A function record and its latest version, enough for the queue and the dispatcher. */
+export function fakeFunction(
+  id: string,
+  name = id,
+): { fn: FunctionRecord; version: FunctionVersion } {
+  const fn: FunctionRecord = {
+    id,
+    projectId: "p".repeat(32),
+    package: "default",
+    name,
+    runtime: "Node.js20.15",
+    createdAt: new Date(0).toISOString(),
+  };
+  const version = {
+    functionId: id,
+    version: "latest",
+    handler: "index.handler",
+    memorySize: 128,
+    timeout: 3,
+    codeDigest: "d",
+    codeSize: 1,
+    strategy: { concurrency: 400, concurrentNum: 1 },
+    extra: {},
+  } as unknown as FunctionVersion;
+  return { fn, version };
+}
+
+/** The real platform in-process with dispatcher tuning, on port 0 with a temp dir. */
+export async function startAsyncPlatform(
+  options: PlatformOptions = {},
+  overrides: Record<string, unknown> = {},
+): Promise<TestPlatform & { db(): Database.Database }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "fngraph-async-"));
+  const config = loadConfig(
+    {
+      port: 0,
+      gatewayPort: 0,
+      dataDir,
+      logLevel: "silent",
+      isolation: process.env["FNGRAPH_TEST_ISOLATION"] ?? "auto",
+      keepAliveSeconds: 60,
+      ...overrides,
+    },
+    {},
+  );
+  const platform = await startPlatform(config, options);
+  const c = platform.credentials;
+  const token = await getToken(c.endpoint, c.user, c.password, c.domain_name, c.region);
+  let db: Database.Database | undefined;
+  return {
+    platform,
+    dataDir,
+    endpoint: c.endpoint,
+    projectId: c.project_id,
+    token,
+    v2: (p) => `/v2/${c.project_id}${p}`,
+    api: (method, p, body, headers = {}) =>
+      call(c.endpoint, method, p, body, { "X-Auth-Token": token, ...headers }),
+    /** Read-only view of the platform's database (invocation records). */
+    db: () => (db ??= new Database(path.join(dataDir, "fngraph.db"), { readonly: true })),
+    close: async () => {
+      db?.close();
+      await platform.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
