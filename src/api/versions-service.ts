@@ -58,23 +58,18 @@ function stable(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
-/** What a publish snapshots: code and every setting that changes behaviour or the model. */
+/**
+ * What a publish snapshots: the whole version record except its identity and bookkeeping, so
+ * fields added to FunctionVersion later count as changes without touching this function.
+ */
 function fingerprint(v: FunctionVersion): string {
   return stable({
-    code: v.codeDigest,
-    codeType: v.codeType,
-    handler: v.handler,
-    memory: v.memorySize,
-    timeout: v.timeout,
-    userData: v.userData,
-    encryptedUserData: v.encryptedUserData,
-    description: v.description,
-    init: [v.initializerHandler, v.initializerTimeout],
-    preStop: [v.preStopHandler, v.preStopTimeout],
-    strategy: v.strategy,
-    ephemeral: v.ephemeralStorage,
-    depends: v.dependVersionList,
-    extra: v.extra,
+    ...v,
+    functionId: "",
+    version: "",
+    versionDescription: "",
+    revision: 0,
+    lastModified: "",
   });
 }
 
