@@ -13,6 +13,8 @@ import { createVersionService, type VersionHooks } from "./versions-service.js";
 import {
   checkDescription,
   checkEphemeralStorage,
+  checkMountConfig,
+  checkNetworkController,
   checkFunctionName,
   checkHandler,
   checkInitializer,
@@ -41,6 +43,8 @@ export interface FunctionServiceDeps {
   hooks?: VersionHooks;
   /** Uniform [0,1) source for alias weights; tests pass a seeded one. Default Math.random. */
   random?: RandomSource;
+  /** Host directories functions may mount (config mountRoots); default none. */
+  mountRoots?: readonly string[];
 }
 
 /** A function and one of its versions, resolved from a URN. */
@@ -166,6 +170,8 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     checkPreStop(body.pre_stop_handler, body.pre_stop_timeout);
     const ephemeral = body.ephemeral_storage ?? 512;
     checkEphemeralStorage(ephemeral);
+    checkMountConfig(body["mount_config"], deps.mountRoots ?? []);
+    checkNetworkController(body["network_controller"]);
     const strategy = toStrategy(body.strategy_config, {
       concurrency: deps.defaultMaxInstances,
       concurrentNum: 1,
@@ -270,6 +276,8 @@ export function createFunctionService(deps: FunctionServiceDeps) {
       checkEphemeralStorage(body.ephemeral_storage);
       v.ephemeralStorage = body.ephemeral_storage;
     }
+    checkMountConfig(body["mount_config"], deps.mountRoots ?? []);
+    checkNetworkController(body["network_controller"]);
     v.strategy = toStrategy(body.strategy_config, v.strategy);
     v.extra = pickEcho(body, v.extra);
     return save(r, v);

@@ -3,6 +3,7 @@ import { FsError, type ErrorCode } from "../core/errors.js";
 import type { StrategyConfig } from "../core/types.js";
 import { isValidFunctionName } from "../core/urn.js";
 import { RESERVED_ENV } from "../invoker/function-env.js";
+import { parseNetworkController, resolveMounts } from "../invoker/mounts.js";
 
 /** Limits of contract §5 that the API checks. */
 export const MEMORY_SIZES = [
@@ -19,7 +20,10 @@ const strategy = z
   .object({ concurrency: z.number().int().optional(), concurrent_num: z.number().int().optional() })
   .loose();
 
-/** Fields echoed back but not acted on in this installation. */
+/**
+ * Fields stored and echoed back as given. `mount_config` and `network_controller` are also acted
+ * on (checked here, applied by the invoker); the rest is not.
+ */
 export const ECHO_FIELDS = [
   "xrole",
   "app_xrole",
@@ -238,6 +242,19 @@ export function checkPreStop(handler: string | undefined, timeout: number | unde
 export function checkEphemeralStorage(mb: number): void {
   if (mb !== 512 && mb !== 10240)
     throw new FsError("INVALID_PARAMETER", "ephemeral_storage must be 512 or 10240 (MB)");
+}
+
+/**
+ * `mount_config` (when present in the body): FSS.1039 / FSS.1049 / FSS.1050 / FSS.1075, see
+ * src/invoker/mounts.ts. `roots` are the operator-allowed host directories (config mountRoots).
+ */
+export function checkMountConfig(raw: unknown, roots: readonly string[]): void {
+  if (raw !== undefined) resolveMounts(raw, roots);
+}
+
+/** `network_controller.disable_public_network` must be a boolean when given. */
+export function checkNetworkController(raw: unknown): void {
+  if (raw !== undefined) parseNetworkController(raw);
 }
 
 export function toStrategy(

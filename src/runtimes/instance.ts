@@ -142,6 +142,14 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
     const p = pending.get(msg.id);
     if (!p || p.done) return;
     const base = { durationMs: msg.durationMs, maxRssKb: maxRss(msg.maxRssKb) };
+    // An OOM kill anywhere in the tree (a child the handler spawned, say) while the runtime
+    // lived on still fails the call, and the instance is not trusted again.
+    if (proc.oomKilled()) {
+      const oom = memoryFailure();
+      finish(p, { ok: false, ...oom, ...base, log: p.capture.text(), fatal: true });
+      kill({ ...oom, byId: p.id });
+      return;
+    }
     if (msg.ok) {
       finish(p, { ok: true, result: msg.result, ...base, log: p.capture.text() });
       return;

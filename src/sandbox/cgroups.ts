@@ -261,13 +261,18 @@ function attach(layout: CgroupLayout, name: string): InstanceCgroup {
   };
   const waitEmpty = async (timeoutMs: number): Promise<boolean> => {
     const deadline = Date.now() + timeoutMs;
-    for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+    // Short polls: a killed tree usually empties within a few ms, and the caller's reply waits.
+    for (let wait = 1; ; wait = Math.min(wait * 2, 4)) {
       if (isEmpty()) return true;
       if (Date.now() > deadline) return false;
       await delay(wait);
     }
   };
   const killAll = async (): Promise<void> => {
+    // Dying tasks still need CPU to exit: a group that used up its CFS quota would keep its
+    // SIGKILLed tasks (a fork bomb's thousand) waiting for the next period, up to 100 ms.
+    if (v2) tryWrite(path.join(cpuDir, "cpu.max"), `max ${CPU_PERIOD_US}`);
+    else tryWrite(path.join(cpuDir, "cpu.cfs_quota_us"), "-1");
     if (unified && layout.v2?.kill && tryWrite(path.join(unified, "cgroup.kill"), "1")) return;
     if (freezer && fs.existsSync(freezer)) {
       // Frozen tasks cannot fork while we kill them one by one.

@@ -61,7 +61,8 @@ describe.skipIf(!canRunTierB)("tier B sandbox (bwrap, rlimits, RSS polling)", ()
         nodeArgv(`
           await report({ started: true });
           const keep = [];
-          setInterval(() => keep.push(Buffer.alloc(8 << 20, 1)), 10);
+          // Slow enough (200 MB/s) that a 50 ms poll on a busy machine sees it before RLIMIT_DATA.
+          setInterval(() => keep.push(Buffer.alloc(2 << 20, 1)), 10);
         `),
         { memoryMb: 128 },
       ),
