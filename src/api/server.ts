@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Identity } from "../core/types.js";
 import type { Logger } from "../core/logger.js";
-import { assertProjectAccess, type Principal, type TokenService } from "../auth/index.js";
+import { assertProjectAccess, type Authenticate, type TokenService } from "../auth/index.js";
 import type { BlobStore } from "../blobs/types.js";
 import type { Invoker } from "../invoker/invoker.js";
 import { createApp, headerMap } from "./app.js";
@@ -19,12 +19,7 @@ export interface ApiDeps {
   logger: Logger;
   identity: Identity;
   tokens: TokenService;
-  authenticate: (req: {
-    method: string;
-    rawUrl: string;
-    headers: Record<string, string>;
-    body: Buffer;
-  }) => Principal;
+  authenticate: Authenticate;
   functions: FunctionService;
   blobs: BlobStore;
   invoker: Invoker;
