@@ -30,7 +30,11 @@ let skipped = 0;
 if (existsSync(report)) {
   const j = JSON.parse(readFileSync(report, "utf8"));
   passed = j.numPassedTests ?? 0;
-  failed = (j.numFailedTests ?? 0) + (j.numFailedTestSuites ?? 0);
+  // A file that failed without a failing test (import error, hook failure) counts as one failure.
+  const brokenFiles = (j.testResults ?? []).filter(
+    (f) => f.status === "failed" && !(f.assertionResults ?? []).some((a) => a.status === "failed"),
+  ).length;
+  failed = (j.numFailedTests ?? 0) + brokenFiles;
   skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
 } else {
   failed = 1;
