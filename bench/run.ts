@@ -14,12 +14,14 @@ import { machineInfo } from "./lib/machine.js";
 import { markdownTable, type Row } from "./lib/report.js";
 import { startServer, type Server } from "./lib/server.js";
 import { coldSection } from "./sections/cold.js";
+import { sandboxSection } from "./sections/sandbox.js";
 import { latencySection, throughputSection } from "./sections/warm.js";
 
 const SECTIONS = {
   latency: latencySection,
   throughput: throughputSection,
   cold: coldSection,
+  sandbox: sandboxSection,
 } as const;
 type SectionName = keyof typeof SECTIONS;
 const isSection = (s: string): s is SectionName => Object.hasOwn(SECTIONS, s);

