@@ -143,6 +143,7 @@ async function main(): Promise<void> {
     const seconds = Number(values.seconds);
     log(`throughput: ${values.connections} connections for ${seconds} s`);
     let accepted = 0;
+    const cpu0 = cpuMs(child.pid!);
     const stopAt = Date.now() + seconds * 1000;
     const t0 = performance.now();
     await Promise.all(
@@ -154,12 +155,17 @@ async function main(): Promise<void> {
       }),
     );
     const rate = accepted / ((performance.now() - t0) / 1000);
+    // Server CPU per accepted request (accept + dispatch + records, not the instances): a
+    // figure that does not depend on what else the machine is doing.
+    const cpuPerRequest = (cpuMs(child.pid!) - cpu0) / accepted;
     const result = {
       date: new Date().toISOString(),
       tier: health.isolation?.tier ?? "?",
       cpus: os.cpus().length,
       accepted_per_s: Math.round(rate),
       accepted,
+      server_cpu_ms_per_request: Math.round(cpuPerRequest * 1000) / 1000,
+      load_average: os.loadavg().map((x) => Math.round(x * 10) / 10),
       idle_202_to_handler_ms: { p50: pct(50), p90: pct(90), p99: pct(99), n: samples.length },
     };
     db.close();
@@ -167,8 +173,9 @@ async function main(): Promise<void> {
     console.log(`| metric | value | target |
 |---|---|---|
 | accepted async requests/s (durable commit, ${values.connections} connections, dispatcher running) | ${result.accepted_per_s} | ≥ 2,000 |
+| server CPU per accepted request (ms; 1000 / it = requests/s one free core sustains) | ${result.server_cpu_ms_per_request} | |
 | 202 → handler start, idle, p50 / p90 / p99 (ms) | ${pct(50)} / ${pct(90)} / ${pct(99)} | p50 ≤ 10 |
-tier ${result.tier}, ${result.cpus} CPUs`);
+tier ${result.tier}, ${result.cpus} CPUs, load average ${result.load_average.join(" ")}`);
     mkdirSync(path.join(root, "bench", "results"), { recursive: true });
     const file = path.join(root, "bench", "results", `${result.date.slice(0, 10)}-async.json`);
     writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
@@ -178,6 +185,12 @@ tier ${result.tier}, ${result.cpus} CPUs`);
     await new Promise((r) => child.once("exit", r));
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** utime + stime of a process, ms (Linux /proc, 100 ticks per second). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 await main();
