@@ -83,21 +83,22 @@ export function createTokenService(deps: { identity: Identity; clock: Clock }): 
     },
 
     verify(token) {
-      const invalid = new FsError("UNAUTHORIZED", "Invalid token");
-      if (typeof token !== "string" || !token.startsWith(PREFIX)) throw invalid;
+      // Built only on failure: an Error captures a stack, and verify runs on every request.
+      const invalid = (): FsError => new FsError("UNAUTHORIZED", "Invalid token");
+      if (typeof token !== "string" || !token.startsWith(PREFIX)) throw invalid();
       const body = token.slice(PREFIX.length);
-      if (!BASE64URL.test(body)) throw invalid;
+      if (!BASE64URL.test(body)) throw invalid();
       const raw = Buffer.from(body, "base64url");
-      if (raw.length <= MAC_LEN) throw invalid;
+      if (raw.length <= MAC_LEN) throw invalid();
       const bytes = raw.subarray(MAC_LEN);
-      if (!timingSafeEqual(raw.subarray(0, MAC_LEN), mac(bytes))) throw invalid;
+      if (!timingSafeEqual(raw.subarray(0, MAC_LEN), mac(bytes))) throw invalid();
       let payload: unknown;
       try {
         payload = JSON.parse(bytes.toString("utf8"));
       } catch {
-        throw invalid;
+        throw invalid();
       }
-      if (!isPayload(payload)) throw invalid;
+      if (!isPayload(payload)) throw invalid();
       if (clock.now() >= payload.e) throw new FsError("UNAUTHORIZED", "The token has expired");
       return {
         userId: payload.u,
