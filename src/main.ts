@@ -17,6 +17,14 @@ import { createInvoker } from "./invoker/invoker.js";
 import { createAuthenticator, createTokenService, generateIdentity } from "./auth/index.js";
 import { createFunctionService } from "./api/function-service.js";
 import { createApiServer, createGatewayServer } from "./api/server.js";
+import type { VersionHooks } from "./api/versions-service.js";
+import { openTriggerStore } from "./store/triggers.js";
+import {
+  createAsyncDelivery,
+  createTriggerRegistry,
+  createTriggerService,
+  type TriggerService,
+} from "./triggers/index.js";
 import { createAsyncService, createDispatcher, type DispatcherOptions } from "./async/index.js";
 import { openAsyncStore } from "./store/async.js";
 
@@ -118,7 +126,15 @@ export async function startPlatform(
 
     const tokens = createTokenService({ identity, clock });
     const authenticate = createAuthenticator({ tokens, clock, identity });
+    // Triggers (issue 7) are built once the async queue exists; version deletes reach them here.
+    let triggers: TriggerService | undefined;
+    const triggerHooks: VersionHooks = {
+      deleting: async (fn, version) => triggers?.hooks.deleting(fn, version),
+      triggerCount: async (fn, qualifier) =>
+        (await triggers?.hooks.triggerCount(fn, qualifier)) ?? 0,
+    };
     const functions = createFunctionService({
+      hooks: triggerHooks,
       store,
       blobs,
       invoker,
@@ -151,6 +167,32 @@ export async function startPlatform(
     await dispatcher.start();
     closers.push(() => dispatcher.close());
 
+    const triggerStore = openTriggerStore(config.store);
+    closers.push(() => triggerStore.close());
+    let gatewayEndpoint = "";
+    const triggerRegistry = createTriggerRegistry({
+      store: triggerStore,
+      delivery: createAsyncDelivery({
+        accept: (projectId, urn, input) => asyncService.accept(projectId, urn, input),
+        status: async (requestId) => (await asyncStore.get(requestId))?.status,
+        clock,
+      }),
+      clock,
+      logger: logger.child({ part: "triggers" }),
+      region: config.region,
+      natsUrl: config.natsUrl,
+      gatewayEndpoint: () => gatewayEndpoint,
+    });
+    const triggerService = createTriggerService({
+      store: triggerStore,
+      registry: triggerRegistry,
+      resolve: functions.resolve,
+      listAliases: (functionId) => store.listAliases(functionId),
+      clock,
+      logger: logger.child({ part: "triggers" }),
+    });
+    triggers = triggerService;
+
     let endpoint = "";
     const isolation = { tier: sandbox.tier, description: sandbox.description };
     const api = createApiServer({
@@ -162,6 +204,7 @@ export async function startPlatform(
       blobs,
       invoker,
       async: { service: asyncService, now: () => clock.now() },
+      triggers: triggerService,
       wire: { region: config.region, domainId: identity.domainId },
       endpoint: () => endpoint,
       health: () => ({
@@ -173,15 +216,27 @@ export async function startPlatform(
       }),
     });
     closers.push(() => api.close());
-    const gateway = createGatewayServer(logger);
+    const gateway = createGatewayServer(logger, {
+      routes: triggerRegistry.routes,
+      authenticate,
+      functions,
+      invoker,
+      accept: (projectId, urn, input) => asyncService.accept(projectId, urn, input),
+      clock,
+      logger: logger.child({ part: "gateway" }),
+    });
     closers.push(() => gateway.close());
+    // Restored after the invoker and the async dispatcher started; closed before everything.
+    await triggerService.start();
+    closers.push(() => triggerService.close());
 
     await api.listen({ host: config.host, port: config.port });
     await gateway.listen({ host: config.host, port: config.gatewayPort });
     endpoint = urlOf(config.host, (api.server.address() as AddressInfo).port);
+    gatewayEndpoint = urlOf(config.host, (gateway.server.address() as AddressInfo).port);
     const credentials: Credentials = {
       endpoint,
-      gateway_endpoint: urlOf(config.host, (gateway.server.address() as AddressInfo).port),
+      gateway_endpoint: gatewayEndpoint,
       region: config.region,
       project_id: identity.projectId,
       domain_id: identity.domainId,

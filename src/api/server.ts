@@ -13,6 +13,9 @@ import { registerInvokeRoutes } from "./routes/invoke.js";
 import { registerAsyncRoutes } from "./routes/async.js";
 import type { AsyncService } from "../async/index.js";
 import { registerVersionRoutes } from "./routes/versions.js";
+import { registerTriggerRoutes } from "./routes/triggers.js";
+import type { TriggerService } from "../triggers/index.js";
+import { registerGatewayRoutes, type GatewayDeps } from "./gateway.js";
 import type { WireContext } from "./wire.js";
 
 export interface ApiDeps {
@@ -26,6 +29,8 @@ export interface ApiDeps {
   wire: WireContext;
   endpoint: () => string;
   health: () => Record<string, unknown>;
+  /** Triggers (issue 7); the routes are absent without them. */
+  triggers?: TriggerService;
   /** Async invocation (issue 6); the routes are absent without it. */
   async?: { service: AsyncService; now: () => number };
 }
@@ -54,15 +59,17 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
       if (deps.async) registerAsyncRoutes(v2, { async: deps.async.service, now: deps.async.now });
       registerVersionRoutes(v2, { functions: deps.functions, wire: deps.wire });
       registerAliasRoutes(v2, { functions: deps.functions, wire: deps.wire });
+      if (deps.triggers) registerTriggerRoutes(v2, { triggers: deps.triggers });
     },
     { prefix: "/v2/:project_id" },
   );
   return app;
 }
 
-/** The `gateway` role's listener; APIG trigger routes are served here (triggers issue). */
-export function createGatewayServer(logger: Logger): FastifyInstance {
+/** The `gateway` role's listener: every APIG trigger's route (src/api/gateway.ts). */
+export function createGatewayServer(logger: Logger, gateway?: GatewayDeps): FastifyInstance {
   const app = createApp({ logger });
-  app.get("/healthz", async () => ({ status: "ok", role: "gateway" }));
+  if (gateway) registerGatewayRoutes(app, gateway);
+  else app.get("/healthz", async () => ({ status: "ok", role: "gateway" }));
   return app;
 }

@@ -25,6 +25,8 @@ export const configSchema = z.object({
   concurrencyQuota: z.coerce.number().int().min(1).default(100),
   /** Host directories functions may mount under /mnt (mount_config.func_mounts). */
   mountRoots: z.array(z.string()).default([]),
+  /** NATS server whose JetStream streams back DIS triggers. */
+  natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { store: string; dataDir: string }>;
@@ -44,6 +46,7 @@ const ENV: Record<string, string> = {
   isolation: "FNGRAPH_ISOLATION",
   concurrencyQuota: "FNGRAPH_CONCURRENCY_QUOTA",
   mountRoots: "FNGRAPH_MOUNT_ROOTS",
+  natsUrl: "FNGRAPH_NATS_URL",
 };
 
 /**

@@ -105,6 +105,52 @@ export const ERRORS = {
     fss: "FSS.0400",
     message: "Destination functions must not form a cycle",
   },
+  // Triggers (issue 7, contract §1.7 and §1.14). RabbitMQ is "DMS for RabbitMQ": FSS.1103.
+  INVALID_TRIGGER_TYPE: { status: 400, fss: "FSS.1101", message: "Invalid trigger type" },
+  INVALID_SMN_TRIGGER: { status: 400, fss: "FSS.1102", message: "Invalid SMN trigger parameters" },
+  INVALID_DMS_TRIGGER: { status: 400, fss: "FSS.1103", message: "Invalid DMS trigger parameters" },
+  INVALID_DIS_TRIGGER: { status: 400, fss: "FSS.1104", message: "Invalid DIS trigger parameters" },
+  INVALID_OBS_TRIGGER: { status: 400, fss: "FSS.1106", message: "Invalid OBS trigger parameters" },
+  INVALID_APIG_TRIGGER: {
+    status: 400,
+    fss: "FSS.1107",
+    message: "Invalid APIG trigger parameters",
+  },
+  OBS_BUCKET_CONFLICT: {
+    status: 403,
+    fss: "FSS.1108",
+    message: "The bucket already has a trigger for these events",
+  },
+  INVALID_TIMER_TRIGGER: {
+    status: 400,
+    fss: "FSS.1109",
+    message: "Invalid timer trigger parameters",
+  },
+  INVALID_LTS_TRIGGER: { status: 400, fss: "FSS.1110", message: "Invalid LTS trigger parameters" },
+  INVALID_KAFKA_TRIGGER: {
+    status: 400,
+    fss: "FSS.1112",
+    message: "Invalid Kafka trigger parameters",
+  },
+  KAFKA_SASL_CREDENTIALS: {
+    status: 400,
+    fss: "FSS.1113",
+    message: "SASL_SSL needs a user name and a password",
+  },
+  TRIGGER_QUOTA: { status: 403, fss: "FSS.1123", message: "Trigger count quota exceeded" },
+  STREAM_NOT_FOUND: { status: 404, fss: "FSS.1130", message: "Not found the stream" },
+  TRIGGER_NOT_FOUND: { status: 404, fss: "FSS.1131", message: "Not found the trigger" },
+  DIS_TRIGGER_EXISTS: { status: 409, fss: "FSS.1143", message: "The DIS trigger already exists" },
+  APIG_PATH_EXISTS: { status: 409, fss: "FSS.1147", message: "The API path already exists" },
+  TIMER_TRIGGER_EXISTS: {
+    status: 409,
+    fss: "FSS.1148",
+    message: "The timer trigger already exists",
+  },
+  INVALID_DDS_TRIGGER: { status: 400, fss: "FSS.1164", message: "Invalid DDS trigger parameters" },
+  // The contract gives CTS codes 1301-1319 without meanings: the generic code is safer.
+  INVALID_CTS_TRIGGER: { status: 400, fss: "FSS.0400", message: "Invalid CTS trigger parameters" },
+  GATEWAY_TIMEOUT: { status: 504, fss: "FSS.0504", message: "Gateway timeout" },
 } as const satisfies Record<string, { status: number; fss: string; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -96,4 +96,52 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX async_configs_project ON async_invoke_configs (project_id) WHERE has_fg_destination = 1;
   `,
   },
+  {
+    // Triggers (issue 7): one row per trigger, timer firing state apart (updated often).
+    id: "0004-triggers",
+    sql: `
+  CREATE TABLE triggers (
+    trigger_id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    func_urn TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    event_data TEXT NOT NULL,
+    internal TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX triggers_function ON triggers (function_id, qualifier);
+  CREATE TABLE trigger_timer_state (
+    trigger_id TEXT PRIMARY KEY REFERENCES triggers(trigger_id) ON DELETE CASCADE,
+    last_fired INTEGER NOT NULL
+  );
+  `,
+  },
+  {
+    // Dependency packages and their versions (issue 8, contract §1.8). project_id '' = public.
+    id: "0005-dependencies",
+    sql: `
+  CREATE TABLE dependencies (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    next_version INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    UNIQUE (project_id, name)
+  );
+  CREATE TABLE dependency_versions (
+    id TEXT PRIMARY KEY,
+    dependency_id TEXT NOT NULL REFERENCES dependencies(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    runtime TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (dependency_id, version)
+  );
+  CREATE INDEX dependency_versions_digest ON dependency_versions (digest);
+  `,
+  },
 ];

@@ -1,0 +1,132 @@
+import Database from "better-sqlite3";
+import { z } from "zod";
+import type { TriggerRecord, TriggerStore } from "../trigger-types.js";
+
+const row = z.object({
+  trigger_id: z.string(),
+  project_id: z.string(),
+  function_id: z.string(),
+  qualifier: z.string(),
+  func_urn: z.string(),
+  type: z.string(),
+  status: z.enum(["ACTIVE", "DISABLED"]),
+  event_data: z.string(),
+  internal: z.string(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+const toRecord = (r: unknown): TriggerRecord => {
+  const p = row.parse(r);
+  return {
+    id: p.trigger_id,
+    projectId: p.project_id,
+    functionId: p.function_id,
+    qualifier: p.qualifier,
+    funcUrn: p.func_urn,
+    type: p.type,
+    status: p.status,
+    eventData: jsonObject.parse(JSON.parse(p.event_data)),
+    internal: jsonObject.parse(JSON.parse(p.internal)),
+    createdAt: p.created_at,
+    updatedAt: p.updated_at,
+  };
+};
+
+const toParams = (t: TriggerRecord) => ({
+  id: t.id,
+  projectId: t.projectId,
+  functionId: t.functionId,
+  qualifier: t.qualifier,
+  funcUrn: t.funcUrn,
+  type: t.type,
+  status: t.status,
+  eventData: JSON.stringify(t.eventData),
+  internal: JSON.stringify(t.internal),
+  createdAt: t.createdAt,
+  updatedAt: t.updatedAt,
+});
+
+/** Triggers on SQLite; its own connection to the main store's (already migrated) file. */
+export function createSqliteTriggerStore(file: string): TriggerStore {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+
+  const q = {
+    insert: db.prepare(
+      `INSERT INTO triggers (trigger_id, project_id, function_id, qualifier, func_urn, type, status, event_data, internal, created_at, updated_at)
+       VALUES (@id, @projectId, @functionId, @qualifier, @funcUrn, @type, @status, @eventData, @internal, @createdAt, @updatedAt)`,
+    ),
+    update: db.prepare(
+      `UPDATE triggers SET status = @status, event_data = @eventData, internal = @internal, updated_at = @updatedAt
+       WHERE trigger_id = @id`,
+    ),
+    get: db.prepare("SELECT * FROM triggers WHERE trigger_id = ?"),
+    byFunction: db.prepare(
+      "SELECT * FROM triggers WHERE function_id = ? ORDER BY created_at, rowid",
+    ),
+    byQualifier: db.prepare(
+      "SELECT * FROM triggers WHERE function_id = ? AND qualifier = ? ORDER BY created_at, rowid",
+    ),
+    all: db.prepare("SELECT * FROM triggers ORDER BY created_at, rowid"),
+    delete: db.prepare("DELETE FROM triggers WHERE trigger_id = ?"),
+    lastFired: db.prepare("SELECT last_fired FROM trigger_timer_state WHERE trigger_id = ?"),
+    claim: db.prepare(
+      `INSERT INTO trigger_timer_state (trigger_id, last_fired) VALUES (?, ?)
+       ON CONFLICT(trigger_id) DO UPDATE SET last_fired = excluded.last_fired
+       WHERE trigger_timer_state.last_fired < excluded.last_fired`,
+    ),
+    setLastFired: db.prepare(
+      `INSERT INTO trigger_timer_state (trigger_id, last_fired) VALUES (?, ?)
+       ON CONFLICT(trigger_id) DO UPDATE SET last_fired = excluded.last_fired`,
+    ),
+  };
+
+  const create = db.transaction(
+    (t: TriggerRecord, conflict?: (existing: TriggerRecord[]) => boolean): boolean => {
+      if (conflict && conflict(q.all.all().map(toRecord))) return false;
+      q.insert.run(toParams(t));
+      return true;
+    },
+  );
+
+  let closed = false;
+  return {
+    create: async (t, conflict) => create(t, conflict),
+    put: async (t) => {
+      q.update.run(toParams(t));
+    },
+    get: async (id) => {
+      const r = q.get.get(id);
+      return r === undefined ? undefined : toRecord(r);
+    },
+    listByFunction: async (functionId, qualifier) =>
+      (qualifier === undefined
+        ? q.byFunction.all(functionId)
+        : q.byQualifier.all(functionId, qualifier)
+      ).map(toRecord),
+    listAll: async (types) => {
+      const all = q.all.all().map(toRecord);
+      return types ? all.filter((t) => types.includes(t.type)) : all;
+    },
+    delete: async (id) => q.delete.run(id).changes > 0,
+    lastFired: async (id) => {
+      const r = q.lastFired.get(id);
+      return r === undefined ? undefined : z.object({ last_fired: z.number() }).parse(r).last_fired;
+    },
+    claimFire: async (id, at) => q.claim.run(id, at).changes > 0,
+    setLastFired: async (id, at) => {
+      q.setLastFired.run(id, at);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
