@@ -159,6 +159,24 @@ export function checkMemory(mb: number): void {
   }
 }
 
+/** Per-call memory from `X-Cff-Instance-Memory`: honoured with enable_dynamic_memory; a value
+ * outside the memory sizes is 406 FSS.0406 either way. */
+export function parseInstanceMemory(
+  headers: Record<string, string>,
+  enabled: boolean,
+): number | undefined {
+  const raw = headers["x-cff-instance-memory"];
+  if (raw === undefined || raw === "") return undefined;
+  const mb = Number(raw);
+  if (!(MEMORY_SIZES as readonly number[]).includes(mb)) {
+    throw new FsError(
+      "NOT_ACCEPTABLE",
+      `X-Cff-Instance-Memory must be one of ${MEMORY_SIZES.join(", ")}`,
+    );
+  }
+  return enabled ? mb : undefined;
+}
+
 export function checkTimeout(s: number): void {
   if (!Number.isInteger(s) || s < TIMEOUT_MIN || s > TIMEOUT_MAX) {
     throw new FsError(

@@ -4,7 +4,7 @@ import { asyncConfigBody, ASYNC_LIMITS, type AsyncService } from "../../async/in
 import { FsError } from "../../core/errors.js";
 import { ASYNC_STATUSES, type AsyncStatus } from "../../store/async.js";
 import { headerMap, jsonBody } from "../app.js";
-import { MEMORY_SIZES, parseBody } from "../validate.js";
+import { parseBody, parseInstanceMemory } from "../validate.js";
 
 export interface AsyncRouteDeps {
   async: AsyncService;
@@ -40,7 +40,7 @@ export function registerAsyncRoutes(app: FastifyInstance, deps: AsyncRouteDeps):
     const requestId = await svc.accept(p.project_id, p.urn, {
       event: req.rawBody.toString("utf8"),
       headers,
-      memoryMb: (enabled) => dynamicMemory(headers, enabled),
+      memoryMb: (enabled) => parseInstanceMemory(headers, enabled),
     });
     return reply.code(202).header("X-Cff-Request-Id", requestId).send({ request_id: requestId });
   });
@@ -152,18 +152,4 @@ function window(q: Q, now: number, defaultLastHour: boolean): { from?: number; t
   if (from !== undefined && to !== undefined && from > to)
     throw new FsError("INVALID_QUERY", "query_begin_time is after query_end_time");
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
-}
-
-/** Per-call memory from X-Cff-Instance-Memory (as for sync calls). */
-function dynamicMemory(headers: Record<string, string>, enabled: boolean): number | undefined {
-  const raw = headers["x-cff-instance-memory"];
-  if (raw === undefined || raw === "") return undefined;
-  const mb = Number(raw);
-  if (!(MEMORY_SIZES as readonly number[]).includes(mb)) {
-    throw new FsError(
-      "NOT_ACCEPTABLE",
-      `X-Cff-Instance-Memory must be one of ${MEMORY_SIZES.join(", ")}`,
-    );
-  }
-  return enabled ? mb : undefined;
 }

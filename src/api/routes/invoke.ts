@@ -6,7 +6,7 @@ import { logTail } from "../../invoker/log-format.js";
 import type { InvokeResult } from "../../invoker/types.js";
 import { headerMap } from "../app.js";
 import type { FunctionService } from "../function-service.js";
-import { MEMORY_SIZES } from "../validate.js";
+import { parseInstanceMemory } from "../validate.js";
 
 /** Sync request and response payloads are limited to 6 MB (contract §5). */
 export const MAX_SYNC_EVENT_BYTES = 6 * 1024 * 1024;
@@ -17,20 +17,6 @@ export interface InvokeRouteDeps {
 }
 
 type P = { project_id: string; urn: string };
-
-/** Per-call memory from X-Cff-Instance-Memory, honoured when enable_dynamic_memory is on. */
-function dynamicMemory(headers: Record<string, string>, enabled: boolean): number | undefined {
-  const raw = headers["x-cff-instance-memory"];
-  if (raw === undefined || raw === "") return undefined;
-  const mb = Number(raw);
-  if (!(MEMORY_SIZES as readonly number[]).includes(mb)) {
-    throw new FsError(
-      "NOT_ACCEPTABLE",
-      `X-Cff-Instance-Memory must be one of ${MEMORY_SIZES.join(", ")}`,
-    );
-  }
-  return enabled ? mb : undefined;
-}
 
 /** InvokeFunction (contract §1.5.1). */
 export function registerInvokeRoutes(app: FastifyInstance, deps: InvokeRouteDeps): void {
@@ -48,7 +34,10 @@ export function registerInvokeRoutes(app: FastifyInstance, deps: InvokeRouteDeps
     const wantTail = (headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
     // Through an alias, its header rules and weights pick the version (contract §1.6).
     const target = await deps.functions.resolve(p.project_id, p.urn, { headers });
-    const memoryMb = dynamicMemory(headers, target.version.extra["enable_dynamic_memory"] === true);
+    const memoryMb = parseInstanceMemory(
+      headers,
+      target.version.extra["enable_dynamic_memory"] === true,
+    );
     const abort = new AbortController();
     req.raw.once("close", () => {
       if (!reply.sent && req.raw.destroyed) abort.abort();
