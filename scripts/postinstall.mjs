@@ -6,6 +6,11 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+// Public dependency packages (docs/dependencies.md); if this fails, none ship and that is all.
+spawnSync(process.execPath, [path.join(root, "scripts", "build-public-deps.mjs")], {
+  cwd: root,
+  stdio: "inherit",
+});
 const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
 if (!existsSync(tsc) || !existsSync(path.join(root, "src"))) process.exit(0);
 const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {

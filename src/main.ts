@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { chmodSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
@@ -7,7 +8,14 @@ import type { Config } from "./core/config.js";
 import type { Logger } from "./core/logger.js";
 import type { Identity } from "./core/types.js";
 import { openStore } from "./store/index.js";
-import { createBlobStore } from "./blobs/index.js";
+import { codeDirWithDependencies, createBlobStore, createMergedDirs } from "./blobs/index.js";
+import { openDependencyStore } from "./store/dependencies.js";
+import { createDependencyService } from "./api/dependency-service.js";
+import { createDownloadLinks } from "./api/dependency-links.js";
+import {
+  defaultPublicDependenciesDir,
+  registerPublicDependencies,
+} from "./api/public-dependencies.js";
 import { extractZip } from "./packages/index.js";
 import { createSandbox } from "./sandbox/index.js";
 import { createPlainProcessSandbox } from "./sandbox/plain-process.js";
@@ -95,6 +103,11 @@ export async function startPlatform(
       unpack: (zip, dest) => extractZip(zip, dest),
     });
     closers.push(() => blobs.close());
+    // Dependency packages (issue 8): versions in the store, code + dependencies merged per list.
+    const dependencyStore = openDependencyStore(config.store);
+    closers.push(() => dependencyStore.close());
+    const merged = await createMergedDirs({ dir: path.join(config.dataDir, "blobs", "merged") });
+    closers.push(() => merged.close());
 
     const sandboxLogger = logger.child({ part: "sandbox" });
     const sandbox = await (options.createSandbox
@@ -114,7 +127,13 @@ export async function startPlatform(
     const invoker = createInvoker({
       sandbox,
       runtimes,
-      codeDir: (digest) => blobs.unpacked(digest),
+      codeDir: (digest, dependencies) =>
+        codeDirWithDependencies(
+          blobs,
+          merged,
+          digest,
+          dependencies.map((d) => d.digest),
+        ),
       record: (r) => store.addInvocation(r),
       logger: logger.child({ part: "invoker" }),
       clock,
@@ -126,6 +145,24 @@ export async function startPlatform(
 
     const tokens = createTokenService({ identity, clock });
     const authenticate = createAuthenticator({ tokens, clock, identity });
+    const dependencies = createDependencyService({
+      store: dependencyStore,
+      blobs,
+      codeReferences: (digest) => store.isDigestReferenced(digest),
+      runtimes,
+      clock,
+      fileRoots: config.dependencyRoots,
+    });
+    await registerPublicDependencies(
+      dependencies,
+      config.publicDependenciesDir ?? defaultPublicDependenciesDir(),
+      logger.child({ part: "dependencies" }),
+    );
+    const downloadLinks = createDownloadLinks({
+      key: createHmac("sha256", identity.tokenKey).update("dependency download links").digest(),
+      ttlSeconds: 3600,
+      now: () => clock.now(),
+    });
     // Triggers (issue 7) are built once the async queue exists; version deletes reach them here.
     let triggers: TriggerService | undefined;
     const triggerHooks: VersionHooks = {
@@ -135,6 +172,7 @@ export async function startPlatform(
     };
     const functions = createFunctionService({
       hooks: triggerHooks,
+      dependencies,
       store,
       blobs,
       invoker,
@@ -203,6 +241,7 @@ export async function startPlatform(
       functions,
       blobs,
       invoker,
+      dependencies: { service: dependencies, links: downloadLinks },
       async: { service: asyncService, now: () => clock.now() },
       triggers: triggerService,
       wire: { region: config.region, domainId: identity.domainId },

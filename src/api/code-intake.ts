@@ -1,4 +1,3 @@
-import { request } from "undici";
 import { FsError } from "../core/errors.js";
 import {
   assertHandlerEntry,
@@ -11,6 +10,7 @@ import {
   zipFromSingleFile,
 } from "../packages/index.js";
 import type { RuntimeDef } from "../runtimes/types.js";
+import { fetchPackage } from "./package-fetch.js";
 
 /** Largest package fetched from a URL (`code_type: obs`), contract §5. */
 export const MAX_URL_PACKAGE_BYTES = 300 * 1024 * 1024;
@@ -93,7 +93,11 @@ async function toZip(
       }
       return decodeZipBase64(file);
     case "obs":
-      return fetchPackage(input.codeUrl);
+      return fetchPackage(input.codeUrl, {
+        field: "code_url",
+        maxBytes: MAX_URL_PACKAGE_BYTES,
+        tooLarge: "PACKAGE_TOO_LARGE",
+      });
     case "jar":
       throw new FsError(
         "INVALID_CODE_TYPE",
@@ -113,45 +117,4 @@ async function template(runtime: RuntimeDef, handler: string, allowed: boolean):
   if (!t) throw new FsError("CODE_REQUIRED", "func_code.file is required for this runtime");
   const fn = handler.slice(handler.lastIndexOf(".") + 1);
   return zipFromSingleFile(toHandlerEntryFile(handler, t.ext), Buffer.from(t.source(fn)));
-}
-
-async function fetchPackage(url: string | undefined): Promise<Buffer> {
-  let parsed: URL;
-  try {
-    parsed = new URL(url ?? "");
-  } catch {
-    throw new FsError("INVALID_URL", "code_url must be an http(s) URL of a ZIP package");
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new FsError("INVALID_URL", "code_url must be an http(s) URL of a ZIP package");
-  }
-  let res;
-  try {
-    res = await request(parsed, {
-      method: "GET",
-      headersTimeout: 30_000,
-      bodyTimeout: 60_000,
-      maxRedirections: 3,
-    } as Parameters<typeof request>[1]);
-  } catch (err) {
-    throw new FsError("INVALID_URL", `cannot fetch code_url: ${(err as Error).message}`);
-  }
-  if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new FsError("INVALID_URL", `code_url answered HTTP ${res.statusCode}`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > MAX_URL_PACKAGE_BYTES) {
-      res.body.destroy();
-      throw new FsError("PACKAGE_TOO_LARGE", "the package at code_url is larger than 300 MB");
-    }
-    chunks.push(b);
-  }
-  const zip = Buffer.concat(chunks);
-  if (!isZip(zip)) throw new FsError("INVALID_CODE", "the file at code_url is not a ZIP archive");
-  return zip;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import { FsError } from "../core/errors.js";
-import type { FunctionRecord, FunctionVersion } from "../core/types.js";
+import type { DependencyRef, FunctionRecord, FunctionVersion } from "../core/types.js";
 import { parseFunctionUrn, type FunctionRef } from "../core/urn.js";
 import type { BlobStore } from "../blobs/types.js";
 import type { Invoker } from "../invoker/invoker.js";
@@ -32,6 +32,13 @@ import {
 } from "./validate.js";
 
 export interface FunctionServiceDeps {
+  /**
+   * Checks and resolves `depend_version_list` (dependency-service.ts). Without it the list is
+   * stored unchecked and no dependency is laid out with the code.
+   */
+  dependencies?: {
+    attach(projectId: string, runtime: string, ids: readonly string[]): Promise<DependencyRef[]>;
+  };
   store: Store;
   blobs: BlobStore;
   invoker: Pick<Invoker, "retire">;
@@ -182,6 +189,11 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     if ((await store.countFunctions(projectId)) >= MAX_FUNCTIONS) {
       throw new FsError("FUNCTION_QUOTA", `at most ${MAX_FUNCTIONS} functions per project`);
     }
+    const attached = await deps.dependencies?.attach(
+      projectId,
+      body.runtime,
+      body.depend_version_list ?? [],
+    );
     const codeType = body.code_type ?? "inline";
     const zip = await intakeCode(
       { codeType, file: body.func_code?.file, codeUrl: body.code_url },
@@ -221,6 +233,7 @@ export function createFunctionService(deps: FunctionServiceDeps) {
       strategy,
       ephemeralStorage: ephemeral,
       dependVersionList: body.depend_version_list ?? [],
+      ...(attached ? { dependencies: attached } : {}),
       extra: pickEcho(body),
       revision: 1,
       lastModified: now,
@@ -291,6 +304,10 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     const r = await resolve(projectId, urn);
     mustBeLatest(r);
     const runtime = runtimeOf(r.fn.runtime);
+    const attached =
+      body.depend_version_list === undefined
+        ? undefined
+        : await deps.dependencies?.attach(projectId, r.fn.runtime, body.depend_version_list);
     const codeType = body.code_type ?? r.version.codeType;
     const zip = await intakeCode(
       { codeType, file: body.func_code?.file, codeUrl: body.code_url },
@@ -307,6 +324,7 @@ export function createFunctionService(deps: FunctionServiceDeps) {
       codeFilename: body.code_filename ?? r.version.codeFilename,
       codeUrl: body.code_url ?? r.version.codeUrl,
       dependVersionList: body.depend_version_list ?? r.version.dependVersionList,
+      ...(attached ? { dependencies: attached } : {}),
     };
     return save(r, v);
   };

@@ -16,6 +16,9 @@ import { registerVersionRoutes } from "./routes/versions.js";
 import { registerTriggerRoutes } from "./routes/triggers.js";
 import type { TriggerService } from "../triggers/index.js";
 import { registerGatewayRoutes, type GatewayDeps } from "./gateway.js";
+import { registerDependencyDownload, registerDependencyRoutes } from "./routes/dependencies.js";
+import type { DependencyService } from "./dependency-service.js";
+import type { DownloadLinks } from "./dependency-links.js";
 import type { WireContext } from "./wire.js";
 
 export interface ApiDeps {
@@ -33,6 +36,8 @@ export interface ApiDeps {
   triggers?: TriggerService;
   /** Async invocation (issue 6); the routes are absent without it. */
   async?: { service: AsyncService; now: () => number };
+  /** Dependency packages (issue 8); the routes are absent without it. */
+  dependencies?: { service: DependencyService; links: DownloadLinks };
 }
 
 /** The `api` role: FunctionGraph v2, IAM-lite, health. */
@@ -41,6 +46,13 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
 
   app.get("/healthz", async () => ({ status: "ok", ...deps.health() }));
   registerIamRoutes(app, deps);
+  if (deps.dependencies) {
+    registerDependencyDownload(app, {
+      dependencies: deps.dependencies.service,
+      links: deps.dependencies.links,
+      blobs: deps.blobs,
+    });
+  }
 
   void app.register(
     async (v2) => {
@@ -60,6 +72,13 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
       registerVersionRoutes(v2, { functions: deps.functions, wire: deps.wire });
       registerAliasRoutes(v2, { functions: deps.functions, wire: deps.wire });
       if (deps.triggers) registerTriggerRoutes(v2, { triggers: deps.triggers });
+      if (deps.dependencies) {
+        registerDependencyRoutes(v2, {
+          dependencies: deps.dependencies.service,
+          links: deps.dependencies.links,
+          wire: deps.wire,
+        });
+      }
     },
     { prefix: "/v2/:project_id" },
   );

@@ -1,6 +1,7 @@
 import type { FunctionRecord, FunctionVersion } from "../core/types.js";
 import { toFunctionUrn, toQualifiedUrn } from "../core/urn.js";
 import { cpuMillicores } from "../invoker/function-env.js";
+import { toDependList, toDependencyVersionModel } from "./dependency-wire.js";
 
 /** Context the wire mapping needs besides the records themselves. */
 export interface WireContext {
@@ -65,8 +66,8 @@ export function toFunctionModel(
     pre_stop_timeout: v.preStopTimeout,
     ephemeral_storage: v.ephemeralStorage,
     depend_version_list: v.dependVersionList,
-    depend_list: [],
-    dependencies: [],
+    depend_list: toDependList(v.dependencies),
+    dependencies: (v.dependencies ?? []).map(toDependencyVersionModel),
     type: "v2",
     long_time: v.timeout > 900,
     fail_count: 0,
@@ -94,13 +95,13 @@ export function toCodeModel(
     digest: v.codeDigest,
     last_modified: toWireTime(v.lastModified),
     func_code: { file: "", link: "" },
-    depend_list: [],
+    depend_list: toDependList(v.dependencies),
     depend_version_list: v.dependVersionList,
     strategy_config: {
       concurrency: v.strategy.concurrency,
       concurrent_num: v.strategy.concurrentNum,
     },
-    dependencies: [],
+    dependencies: (v.dependencies ?? []).map(toDependencyVersionModel),
   };
 }
 

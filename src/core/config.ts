@@ -27,6 +27,10 @@ export const configSchema = z.object({
   mountRoots: z.array(z.string()).default([]),
   /** NATS server whose JetStream streams back DIS triggers. */
   natsUrl: z.string().min(1).default("nats://127.0.0.1:4222"),
+  /** Host directories `depend_link: file://…` may read dependency ZIPs from; default none. */
+  dependencyRoots: z.array(z.string()).default([]),
+  /** Where the public dependencies built at install time live (manifest.json + ZIPs). */
+  publicDependenciesDir: z.string().optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { store: string; dataDir: string }>;
@@ -47,6 +51,8 @@ const ENV: Record<string, string> = {
   concurrencyQuota: "FNGRAPH_CONCURRENCY_QUOTA",
   mountRoots: "FNGRAPH_MOUNT_ROOTS",
   natsUrl: "FNGRAPH_NATS_URL",
+  dependencyRoots: "FNGRAPH_DEPENDENCY_ROOTS",
+  publicDependenciesDir: "FNGRAPH_PUBLIC_DEPENDENCIES_DIR",
 };
 
 /**
@@ -61,7 +67,10 @@ export function loadConfig(
   for (const [key, name] of Object.entries(ENV)) {
     const fromEnv = env[name];
     if (fromEnv !== undefined && fromEnv !== "") {
-      merged[key] = key === "mountRoots" ? fromEnv.split(":").filter(Boolean) : fromEnv;
+      merged[key] =
+        key === "mountRoots" || key === "dependencyRoots"
+          ? fromEnv.split(":").filter(Boolean)
+          : fromEnv;
     }
   }
   for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value;
@@ -72,5 +81,6 @@ export function loadConfig(
     dataDir,
     store: parsed.store ?? `sqlite:${path.join(dataDir, "fngraph.db")}`,
     mountRoots: Object.freeze(parsed.mountRoots.map((p) => path.resolve(p))) as string[],
+    dependencyRoots: Object.freeze(parsed.dependencyRoots.map((p) => path.resolve(p))) as string[],
   });
 }

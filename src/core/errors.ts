@@ -151,6 +151,30 @@ export const ERRORS = {
   // The contract gives CTS codes 1301-1319 without meanings: the generic code is safer.
   INVALID_CTS_TRIGGER: { status: 400, fss: "FSS.0400", message: "Invalid CTS trigger parameters" },
   GATEWAY_TIMEOUT: { status: 504, fss: "FSS.0504", message: "Gateway timeout" },
+  // Dependency packages (issue 8, contract §1.8).
+  INVALID_DEPENDENCY: { status: 400, fss: "FSS.1024", message: "Invalid dependency" },
+  DEPENDENCY_ATTACHED_TWICE: {
+    status: 400,
+    fss: "FSS.1031",
+    message: "The dependency is already attached to the function",
+  },
+  INVALID_DEPENDENCY_TYPE: { status: 400, fss: "FSS.1032", message: "Invalid dependency type" },
+  DEPENDENCY_IN_USE: { status: 412, fss: "FSS.1033", message: "The dependency is in use" },
+  DEPENDENCY_QUOTA: { status: 403, fss: "FSS.1045", message: "Dependency quota exceeded" },
+  DEPENDENCY_INACCESSIBLE: {
+    status: 403,
+    fss: "FSS.1046",
+    message: "The dependency is not accessible",
+  },
+  DEPENDENCY_NOT_FOUND: { status: 404, fss: "FSS.1056", message: "Not found the dependency" },
+  DEPENDENCY_EXISTS: { status: 409, fss: "FSS.1065", message: "The dependency already exists" },
+  // 424 Failed Dependency: a dependency built for another language than the function's.
+  DEPENDENCY_RUNTIME_MISMATCH: {
+    status: 424,
+    fss: "FSS.0424",
+    message: "The dependency does not fit the function's runtime",
+  },
+  DEPENDENCY_TOO_LARGE: { status: 413, fss: "FSS.0413", message: "Dependency package too large" },
 } as const satisfies Record<string, { status: number; fss: string; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -55,11 +55,41 @@ export interface FunctionVersion {
   strategy: StrategyConfig;
   ephemeralStorage: number;
   dependVersionList: string[];
+  /**
+   * The dependency versions of `dependVersionList`, in order, as they were when attached
+   * (dependency versions are immutable). Absent on versions saved before dependencies existed.
+   */
+  dependencies?: DependencyRef[];
   /** Fields accepted and echoed back but not acted on (xrole, func_vpc, log_config, …). */
   extra: Record<string, unknown>;
   /** Bumped on every code or config change of latest; pools key on it. */
   revision: number;
   lastModified: string;
+}
+
+/** One version of a dependency package (contract §1.8); immutable once created. */
+export interface DependencyRef {
+  /** Version id: what `depend_version_list` holds. */
+  id: string;
+  /** Dependency id (`dep_id`): the versions of one name share it. */
+  dependencyId: string;
+  /** 1, 2, … per dependency, never reused. */
+  version: number;
+  name: string;
+  /** Domain id of the owning account, or `public`. */
+  owner: string;
+  runtime: string;
+  description: string;
+  /** SHA-512 hex of the stored ZIP (blob digest); never on the wire. */
+  digest: string;
+  /** MD5 hex of the ZIP. */
+  etag: string;
+  size: number;
+  fileName: string;
+  /** The URL it was fetched from (`depend_type: obs`), else "". */
+  link: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
 }
 
 export interface InvocationRecord {

@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import { FsError, isFsError } from "../core/errors.js";
-import type { InvocationRecord } from "../core/types.js";
+import type { DependencyRef, InvocationRecord } from "../core/types.js";
 import { createInstance, type Instance } from "../runtimes/instance.js";
 import type { RuntimeDef } from "../runtimes/types.js";
 import type { Sandbox, SandboxMount } from "../sandbox/types.js";
@@ -17,8 +17,11 @@ export const MAX_SYNC_TIMEOUT_S = 900;
 export interface InvokerOptions {
   sandbox: Sandbox;
   runtimes: { get(name: string): RuntimeDef | undefined };
-  /** Directory holding the unpacked code of a digest (created once per digest). */
-  codeDir: (digest: string) => Promise<string>;
+  /**
+   * Directory holding the unpacked code of a digest (created once per digest), merged with the
+   * version's dependency packages when it has any (dependency files win, contract §1.8).
+   */
+  codeDir: (digest: string, dependencies: readonly DependencyRef[]) => Promise<string>;
   /** Where invocation records go; called off the hot path. */
   record: (r: InvocationRecord) => Promise<void>;
   logger: Logger;
@@ -95,7 +98,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     memoryMb: number,
     log: Logger,
   ): Promise<Instance> => {
-    const codeDir = await opts.codeDir(t.version.codeDigest);
+    const codeDir = await opts.codeDir(t.version.codeDigest, t.version.dependencies ?? []);
     const id = `${t.fn.name.slice(0, 20)}-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
     const paths = opts.sandbox.paths({ id, codeDir, runtimeDir: runtime.shimDir });
     const env = { ...runtime.baseEnv(paths), ...functionEnv(t.fn, t.version, paths, memoryMb) };

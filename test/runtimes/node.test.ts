@@ -196,6 +196,7 @@ describe("Node.js context and environment", () => {
       [
         "HOME",
         "LANG",
+        "LD_LIBRARY_PATH",
         "NODE_PATH",
         "PATH",
         "RUNTIME_CODE_ROOT",

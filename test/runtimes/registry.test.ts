@@ -56,11 +56,15 @@ describe("runtime registry", () => {
 
   it("gives a base env built from nothing of the platform's own", () => {
     const env = reg.get("Python3.10")?.baseEnv(paths) ?? {};
-    expect(env.PYTHONPATH).toBe("/opt/function/code:/opt/function/code/python");
+    expect(env.PYTHONPATH).toBe(
+      "/opt/function/code:/opt/function/code/python:/opt/function/code/site-packages",
+    );
+    expect(env.LD_LIBRARY_PATH).toBe("/opt/function/code/lib");
     expect(env.PATH).toBe("/usr/local/bin:/usr/bin:/bin");
     expect(Object.keys(env).sort()).toEqual([
       "HOME",
       "LANG",
+      "LD_LIBRARY_PATH",
       "PATH",
       "PYTHONDONTWRITEBYTECODE",
       "PYTHONPATH",
@@ -72,6 +76,7 @@ describe("runtime registry", () => {
     expect(Object.keys(reg.get("Node.js20.15")?.baseEnv(paths) ?? {}).sort()).toEqual([
       "HOME",
       "LANG",
+      "LD_LIBRARY_PATH",
       "NODE_PATH",
       "PATH",
       "RUNTIME_CODE_ROOT",

@@ -42,6 +42,8 @@ export function createNodeRuntime(opts: NodeRuntimeOptions): RuntimeDef {
       TMPDIR: paths.tmpDir,
       LANG: "C.UTF-8",
       NODE_PATH: path.posix.join(paths.codeRoot, "node_modules"),
+      // Dependency packages (issue 8, docs/dependencies.md): native libraries in a `lib/` folder.
+      LD_LIBRARY_PATH: path.posix.join(paths.codeRoot, "lib"),
       RUNTIME_CODE_ROOT: paths.codeRoot,
       RUNTIME_ROOT: paths.runtimeRoot,
     }),

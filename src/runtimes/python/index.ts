@@ -38,7 +38,13 @@ export function createPythonRuntime(opts: PythonRuntimeOptions): RuntimeDef {
       LANG: "C.UTF-8",
       PYTHONUNBUFFERED: "1",
       PYTHONDONTWRITEBYTECODE: "1",
-      PYTHONPATH: [paths.codeRoot, path.posix.join(paths.codeRoot, "python")].join(":"),
+      // Dependency packages (issue 8, docs/dependencies.md) are merged into the code root:
+      // packages at the root (pip install -t), a `python/` folder, or a `site-packages/` tree;
+      // native libraries in a `lib/` folder.
+      PYTHONPATH: ["", "python", "site-packages"]
+        .map((dir) => path.posix.join(paths.codeRoot, dir))
+        .join(":"),
+      LD_LIBRARY_PATH: path.posix.join(paths.codeRoot, "lib"),
       RUNTIME_CODE_ROOT: paths.codeRoot,
       RUNTIME_ROOT: paths.runtimeRoot,
     }),
