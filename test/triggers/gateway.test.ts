@@ -33,7 +33,14 @@ const apig = (path: string, extra: Record<string, unknown> = {}) => ({
   },
 });
 
-type Echo = { event: Record<string, any>; version: string }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test-only view of a JSON event
+type Echo = {
+  event: Record<string, unknown> & {
+    headers: Record<string, string>;
+    requestContext: Record<string, string>;
+    pathParameters: Record<string, string>;
+  };
+  version: string;
+};
 
 beforeAll(async () => {
   t = await startTestPlatform();

@@ -13,7 +13,7 @@ import { createBody, type TestPlatform } from "../helpers/platform.js";
 export const REPORTER = {
   "index.js": `const http = require("http");
 exports.handler = async (event, context) => {
-  const body = JSON.stringify({ event, requestId: context.getRequestID() });
+  const body = JSON.stringify({ event, tag: process.env.TAG || "", requestId: context.getRequestID() });
   await new Promise((resolve, reject) => {
     const req = http.request({ host: "127.0.0.1", port: Number(process.env.COLLECTOR_PORT), method: "POST", path: "/", headers: { "content-type": "application/json" } }, (res) => { res.resume(); res.on("end", resolve); });
     req.on("error", reject);
@@ -27,7 +27,7 @@ exports.handler = async (event, context) => {
 /** Collects what REPORTER functions send. */
 export interface Collector {
   port: number;
-  events: { event: Record<string, unknown>; requestId: string }[];
+  events: { event: Record<string, unknown>; tag: string; requestId: string }[];
   /** Resolves once `pred` holds over the events (polls; bounded). */
   waitFor(pred: (events: Collector["events"]) => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -86,7 +86,16 @@ export function triggersApi(t: TestPlatform) {
     expect(r.status, r.text).toBe(201);
     return r.json as TriggerModel;
   };
-  return { urn, createFn, create, mustCreate };
+  /** A REPORTER function sending to `collector`, tagged, failing when `fail`. */
+  const createReporter = (name: string, collector: Collector, tag = name, fail = false) =>
+    createFn(name, REPORTER, {
+      user_data: JSON.stringify({
+        COLLECTOR_PORT: String(collector.port),
+        TAG: tag,
+        ...(fail ? { FAIL: "1" } : {}),
+      }),
+    });
+  return { urn, createFn, createReporter, create, mustCreate };
 }
 
 export interface TriggerModel {
