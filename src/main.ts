@@ -164,11 +164,11 @@ export async function startPlatform(
       now: () => clock.now(),
     });
     // Triggers (issue 7) are built once the async queue exists; version deletes reach them here.
-    let triggers: TriggerService | undefined;
+    const late: { triggers?: TriggerService } = {};
     const triggerHooks: VersionHooks = {
-      deleting: async (fn, version) => triggers?.hooks.deleting(fn, version),
+      deleting: async (fn, version) => late.triggers?.hooks.deleting(fn, version),
       triggerCount: async (fn, qualifier) =>
-        (await triggers?.hooks.triggerCount(fn, qualifier)) ?? 0,
+        (await late.triggers?.hooks.triggerCount(fn, qualifier)) ?? 0,
     };
     const functions = createFunctionService({
       hooks: triggerHooks,
@@ -229,7 +229,7 @@ export async function startPlatform(
       clock,
       logger: logger.child({ part: "triggers" }),
     });
-    triggers = triggerService;
+    late.triggers = triggerService;
 
     let endpoint = "";
     const isolation = { tier: sandbox.tier, description: sandbox.description };
