@@ -11,6 +11,11 @@ spawnSync(process.execPath, [path.join(root, "scripts", "build-public-deps.mjs")
   cwd: root,
   stdio: "inherit",
 });
+// The Java runtime and Context SDK JARs (docs/runtimes.md); without a JDK, no Java.
+spawnSync(process.execPath, [path.join(root, "scripts", "build-java-runtime.mjs")], {
+  cwd: root,
+  stdio: "inherit",
+});
 const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
 if (!existsSync(tsc) || !existsSync(path.join(root, "src"))) process.exit(0);
 const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {

@@ -57,7 +57,8 @@ export async function intakeCode(
 ): Promise<Buffer> {
   const zip = await toZip(input, runtime, handler, allowTemplate);
   const inspection = await verifyZip(zip);
-  assertHandlerEntry(inspection.entries, entryCandidates(runtime, handler));
+  if (runtime.checkPackage) runtime.checkPackage(inspection.entries, handler);
+  else assertHandlerEntry(inspection.entries, entryCandidates(runtime, handler));
   return zip;
 }
 
@@ -99,6 +100,12 @@ async function toZip(
         tooLarge: "PACKAGE_TOO_LARGE",
       });
     case "jar":
+      // A bare JAR is kept whole, as `function.jar` in the package (Java: ZIPs of JARs too).
+      if (runtime.codeTypes?.includes("jar")) {
+        if (file === "")
+          throw new FsError("CODE_REQUIRED", "func_code.file (a base64 JAR) is required");
+        return zipFromSingleFile("function.jar", decodeZipBase64(file));
+      }
       throw new FsError(
         "INVALID_CODE_TYPE",
         `code_type jar needs a Java runtime; ${runtime.language} takes zip, inline or obs`,

@@ -163,8 +163,8 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     const pkg = body.package ?? "default";
     checkPackage(pkg);
     const runtime = runtimeOf(body.runtime);
-    const handler = body.handler ?? "index.handler";
-    checkHandler(handler);
+    const handler = body.handler ?? (runtime.freeHandler ? "bootstrap" : "index.handler");
+    checkRuntimeHandler(runtime, handler);
     const memory = body.memory_size ?? 128;
     checkMemory(memory);
     const timeout = body.timeout ?? 3;
@@ -259,7 +259,7 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     }
     const v = { ...r.version };
     if (body.handler !== undefined) {
-      checkHandler(body.handler);
+      checkRuntimeHandler(runtimeOf(r.fn.runtime), body.handler);
       v.handler = body.handler;
     }
     if (body.memory_size !== undefined) {
@@ -409,3 +409,11 @@ export function createFunctionService(deps: FunctionServiceDeps) {
 }
 
 export type FunctionService = ReturnType<typeof createFunctionService>;
+
+/** `file.function`, except for runtimes whose handler is free-form (Custom, http: `bootstrap`). */
+function checkRuntimeHandler(runtime: RuntimeDef, handler: string): void {
+  if (!runtime.freeHandler) checkHandler(handler);
+  else if (handler.length < 1 || handler.length > 128) {
+    throw new FsError("INVALID_HANDLER", "handler must be 1-128 characters");
+  }
+}

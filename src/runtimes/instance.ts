@@ -68,7 +68,8 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
     memoryMb: opts.memoryMb,
     cpuMillicores: opts.cpuMillicores,
     tmpMb: opts.tmpMb,
-    network: opts.network,
+    // Runtimes whose code listens on fixed ports (http: 8000) get a network namespace each.
+    network: runtime.ownNetwork && opts.network === "full" ? "private" : opts.network,
     mounts: opts.mounts,
   };
 

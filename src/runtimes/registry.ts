@@ -1,7 +1,12 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createCustomRuntime } from "./custom/index.js";
+import { createGoRuntime } from "./go/index.js";
+import { createHttpRuntime } from "./http/index.js";
+import { createJavaRuntime } from "./java/index.js";
 import { createNodeRuntime } from "./nodejs/index.js";
+import { createPhpRuntime } from "./php/index.js";
 import { createPythonRuntime } from "./python/index.js";
 import type { RuntimeDef } from "./types.js";
 
@@ -10,6 +15,10 @@ export interface RuntimeRegistryOptions {
   nodePath: string;
   /** Absolute python3 (config `pythonPath`); default /usr/bin/python3. */
   pythonPath?: string;
+  /** php-cli; default /usr/bin/php when installed (else no PHP runtime names). */
+  phpPath?: string;
+  /** java launcher; default /usr/bin/java when installed (else no Java runtime names). */
+  javaPath?: string;
   /** Directory holding `nodejs/shim` and `python/shim`; default: located from this module. */
   shimRoot?: string;
 }
@@ -30,7 +39,18 @@ export function createRuntimeRegistry(opts: RuntimeRegistryOptions): RuntimeRegi
       pythonPath: opts.pythonPath ?? "/usr/bin/python3",
       shimDir: path.join(shimRoot, "python", "shim"),
     }),
+    // Custom, http and Go1.x share the bootstrap shim (custom/shim), run by node.
+    ...[createCustomRuntime, createHttpRuntime, createGoRuntime].map((create) =>
+      create({ nodePath: opts.nodePath, shimDir: path.join(shimRoot, "custom", "shim") }),
+    ),
   ];
+  const phpPath = opts.phpPath ?? installed("/usr/bin/php");
+  if (phpPath)
+    defs.push(createPhpRuntime({ phpPath, shimDir: path.join(shimRoot, "php", "shim") }));
+  const javaPath = opts.javaPath ?? installed("/usr/bin/java");
+  if (javaPath) {
+    defs.push(createJavaRuntime({ javaPath, shimDir: path.join(shimRoot, "java", "shim") }));
+  }
   const byName = new Map<string, RuntimeDef>();
   for (const def of defs) for (const name of def.names) byName.set(name, def);
   return {
@@ -55,4 +75,8 @@ export function locateShimRoot(): string {
     if (up === dir) throw new Error(`runtime shims not found from ${here}`);
     dir = up;
   }
+}
+
+function installed(p: string): string | undefined {
+  return existsSync(p) ? p : undefined;
 }

@@ -1,6 +1,7 @@
+import type { ZipEntry } from "../packages/zip-entry.js";
 import type { SandboxPaths } from "../sandbox/types.js";
 
-export type Language = "nodejs" | "python";
+export type Language = "nodejs" | "python" | "custom" | "http" | "go" | "php" | "java";
 
 /** How to start one language's runtime process (host side); registry in registry.ts. */
 export interface RuntimeDef {
@@ -15,6 +16,17 @@ export interface RuntimeDef {
   command(paths: SandboxPaths, opts: { memoryMb: number }): string[];
   /** Base environment of the process (PATH, HOME, LANG …), before function variables. */
   baseEnv(paths: SandboxPaths): Record<string, string>;
+  /**
+   * Check an uploaded package (create/update code) instead of the default "entry file exists"
+   * check; throws FsError. Custom/http: an executable `bootstrap`; Java: a JAR.
+   */
+  checkPackage?(entries: readonly ZipEntry[], handler: string): void;
+  /** The handler string is not `file.function` (Custom/http: informational; Java: a.b.C.m). */
+  freeHandler?: boolean;
+  /** Code types accepted besides inline/zip/obs (Java: `jar`). */
+  codeTypes?: readonly string[];
+  /** Needs a network namespace of its own even when the function has full network (http). */
+  ownNetwork?: boolean;
 }
 
 /** What a started runtime is told to load (the `load` message of the instance protocol). */

@@ -58,7 +58,8 @@ export function rootLayoutArgs(): string[] {
 export function buildBwrapArgs(input: BwrapArgsInput, rootArgs: readonly string[]): string[] {
   const { spec } = input;
   const args = ["--unshare-all", "--unshare-user"];
-  if (spec.network === "full") args.push("--share-net");
+  // "private": the launcher already entered the instance's own netns (private-net.ts).
+  if (spec.network === "full" || spec.network === "private") args.push("--share-net");
   args.push("--die-with-parent", "--new-session");
   if (input.disableUserns) args.push("--disable-userns");
   args.push("--hostname", "sandbox");

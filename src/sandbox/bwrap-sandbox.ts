@@ -20,6 +20,8 @@ import { closeFdsCommand, inheritableFds } from "./fd-hygiene.js";
 import { createRssMonitor } from "./rss-monitor.js";
 import type { RssMonitor } from "./rss-monitor.js";
 import { buildSeccompFilter } from "./seccomp.js";
+import { createPrivateNetFactory } from "./private-net.js";
+import type { PrivateNet } from "./private-net.js";
 import { createTmpVolumes } from "./tmp-volume.js";
 import type { TmpVolume } from "./tmp-volume.js";
 import type { Sandbox, SandboxExit, SandboxProcess, SandboxSpec } from "./types.js";
@@ -111,6 +113,11 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
       })
     : undefined;
 
+  // Network mode "private" (own netns + slirp4netns egress) needs root; otherwise "loopback".
+  const privateNet = createPrivateNetFactory();
+  const netnsPrefix = `fngraph-${opts.cgroupPrefix}-`;
+  let warnedNoPrivateNet = false;
+
   const live = new Set<SandboxProcess>();
   const pending = new Set<Promise<void>>();
   const track = (p: Promise<void>): void => {
@@ -123,6 +130,8 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
   const sweepStale = async (): Promise<{ cgroups: string[]; tmpVolumes: number }> => {
     const swept = cgroups ? await cgroups.sweepStale(opts.cgroupPrefix) : [];
     const tmpVolumes = volumes ? await volumes.sweepStale() : 0;
+    const netns = privateNet.available ? await privateNet.sweepStale(netnsPrefix) : 0;
+    if (netns > 0) log.warn({ netns }, "removed network namespaces of a previous run");
     if (swept.length > 0 || tmpVolumes > 0) {
       log.warn({ cgroups: swept.length, tmpVolumes }, "removed leftovers of a previous run");
     }
@@ -138,7 +147,16 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
     let cg: InstanceCgroup | undefined;
     let volume: TmpVolume | undefined;
     let seccompFd: number | undefined;
+    let pnet: PrivateNet | undefined;
     try {
+      if (spec.network === "private") {
+        if (privateNet.available) pnet = await privateNet.create(netnsPrefix + spec.id, ilog);
+        else {
+          if (!warnedNoPrivateNet) log.warn("no private network (needs root and slirp4netns)");
+          warnedNoPrivateNet = true;
+          spec = { ...spec, network: "loopback" };
+        }
+      }
       if (cgroups) {
         const boost = Math.max(spec.cpuMillicores, 1000 * Math.min(2, os.availableParallelism()));
         cg = cgroups.create(cgroupName(opts.cgroupPrefix, spec.id), {
@@ -162,8 +180,16 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         },
         rootArgs,
       );
+      const enterNet = pnet ? ["/usr/bin/nsenter", `--net=${pnet.path}`] : [];
       const drop = dropUid
-        ? [setprivPath, `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--inh-caps=-all"]
+        ? [
+            ...enterNet,
+            setprivPath,
+            `--reuid=${uid}`,
+            `--regid=${gid}`,
+            "--clear-groups",
+            "--inh-caps=-all",
+          ]
         : [];
       // fds 0-4 are set by stdio below; anything else inheritable must not reach the function.
       const leaked = inheritableFds(seccompFd !== undefined ? 5 : 4);
@@ -185,10 +211,16 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         stdio: ["ignore", "pipe", "pipe", "pipe", seccompFd ?? "ignore"],
       });
       const rssPollMs = opts.rssPollMs ?? 50;
-      return wrapProcess({ spec, child, cg, volume, log: ilog, track, live, rssPollMs });
+      const proc = wrapProcess({ spec, child, cg, volume, log: ilog, track, live, rssPollMs });
+      if (pnet) {
+        const net = pnet;
+        void proc.exited.then(() => track(net.release()));
+      }
+      return proc;
     } catch (err) {
       if (cg) await cg.remove().catch(() => undefined);
       if (volume) await volume.release().catch(() => undefined);
+      if (pnet) await pnet.release();
       throw err;
     } finally {
       if (seccompFd !== undefined) fs.closeSync(seccompFd);

@@ -36,7 +36,11 @@ export interface SandboxSpec {
   cpuMillicores: number;
   /** Size of the private /tmp in MB. */
   tmpMb: number;
-  network: "full" | "loopback";
+  /**
+   * full: the host's network namespace; loopback: an own namespace with only lo; private: an
+   * own namespace with lo and NAT egress (tier A; falls back to loopback where unavailable).
+   */
+  network: "full" | "loopback" | "private";
   mounts: SandboxMount[];
 }
 

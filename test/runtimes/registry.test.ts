@@ -26,7 +26,7 @@ describe("runtime registry", () => {
       expect(reg.get(n)?.language).toBe("python");
     }
     expect(reg.get("Python2.7")).toBeUndefined();
-    expect(reg.get("Java11")).toBeUndefined();
+    expect(reg.get("C#(.NET Core 3.1)")).toBeUndefined();
     expect(reg.names()).toContain("Node.js20.15");
   });
 

@@ -1,0 +1,84 @@
+import path from "node:path";
+import { FsError } from "../../core/errors.js";
+import { findEntry } from "../../packages/handler-entry.js";
+import type { ZipEntry } from "../../packages/zip-entry.js";
+import type { SandboxPaths } from "../../sandbox/types.js";
+import type { Language, RuntimeDef } from "../types.js";
+
+/** FunctionGraph names of the custom runtime (contract §3.8). */
+export const CUSTOM_RUNTIME_NAMES = ["Custom"] as const;
+
+export interface BootstrapRuntimeOptions {
+  /** Absolute node binary, as visible inside the sandbox: the shim is a Node.js script. */
+  nodePath: string;
+  /** Host directory holding `runtime.cjs` (src/runtimes/custom/shim). */
+  shimDir: string;
+}
+
+/**
+ * A runtime whose package starts itself from an executable `bootstrap`: the shim
+ * (`custom/shim/runtime.cjs`) runs it and relays invocations either through the runtime API
+ * (`custom`) or to its HTTP server on 127.0.0.1:8000 (`http`).
+ */
+export function createBootstrapRuntime(
+  opts: BootstrapRuntimeOptions & {
+    language: Language;
+    names: readonly string[];
+    mode: "custom" | "http";
+    ownNetwork: boolean;
+  },
+): RuntimeDef {
+  return {
+    language: opts.language,
+    names: opts.names,
+    shimDir: opts.shimDir,
+    entryFile: () => "bootstrap",
+    // The shim is small; its heap stays far below the function's memory.
+    command: (paths) => [
+      opts.nodePath,
+      "--max-old-space-size=32",
+      "--no-warnings",
+      path.posix.join(paths.runtimeRoot, "runtime.cjs"),
+      opts.mode,
+    ],
+    baseEnv: (paths: SandboxPaths) => ({
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      HOME: paths.tmpDir,
+      TMPDIR: paths.tmpDir,
+      LANG: "C.UTF-8",
+      LD_LIBRARY_PATH: path.posix.join(paths.codeRoot, "lib"),
+      RUNTIME_CODE_ROOT: paths.codeRoot,
+      RUNTIME_ROOT: paths.runtimeRoot,
+    }),
+    checkPackage: checkBootstrap,
+    freeHandler: true,
+    ownNetwork: opts.ownNetwork,
+  };
+}
+
+/** The package root must hold an executable `bootstrap` file (contract §3.8). */
+export function checkBootstrap(entries: readonly ZipEntry[]): void {
+  const e = findEntry(entries, "bootstrap");
+  if (!e) {
+    throw new FsError(
+      "HANDLER_FILE_NOT_FOUND",
+      "The code package has no 'bootstrap' file at its root; Custom and http functions start from it.",
+    );
+  }
+  if (!e.isSymlink && (e.mode & 0o111) === 0) {
+    throw new FsError(
+      "INVALID_CODE",
+      "'bootstrap' is not executable; zip it with its mode (chmod +x bootstrap; zip keeps Unix modes).",
+    );
+  }
+}
+
+export function createCustomRuntime(opts: BootstrapRuntimeOptions): RuntimeDef {
+  return createBootstrapRuntime({
+    ...opts,
+    language: "custom",
+    names: CUSTOM_RUNTIME_NAMES,
+    mode: "custom",
+    ownNetwork: false,
+  });
+}

@@ -1,0 +1,121 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import type { Logger } from "../core/logger.js";
+import { run } from "./exec.js";
+
+/**
+ * Network mode `private` (tier A, root): the instance gets a network namespace of its own with
+ * loopback and user-mode NAT egress through slirp4netns (docs/runtimes.md has the measurements
+ * against veth + nft and pasta). Several instances can each listen on 127.0.0.1:8000, outbound
+ * connections work, and --disable-host-loopback keeps the host's 127.0.0.1 out of reach.
+ *
+ * The namespace is a named one (`ip netns add`), created before the sandbox starts; the launch
+ * chain enters it with `nsenter --net=<path>` and bwrap then shares it (`--share-net`). It is
+ * owned by the host's user namespace, so nothing inside can reconfigure it.
+ */
+export interface PrivateNet {
+  /** `/run/netns/<name>`, for `nsenter --net=`. */
+  readonly path: string;
+  /** Stop slirp4netns and delete the namespace. Idempotent, never rejects. */
+  release(): Promise<void>;
+}
+
+export interface PrivateNetFactory {
+  /** True when `ip` and slirp4netns are there and we are root. */
+  readonly available: boolean;
+  create(name: string, log: Logger): Promise<PrivateNet>;
+  /** Delete namespaces `<prefix>*` left by a killed platform (their slirp4netns died with it). */
+  sweepStale(prefix: string): Promise<number>;
+}
+
+const NETNS_DIR = "/run/netns";
+const READY_TIMEOUT_MS = 5000;
+
+export function createPrivateNetFactory(
+  opts: { ipPath?: string; slirpPath?: string } = {},
+): PrivateNetFactory {
+  const ip = opts.ipPath ?? firstExisting(["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"]);
+  const slirp = opts.slirpPath ?? firstExisting(["/usr/bin/slirp4netns"]);
+  const available = process.getuid?.() === 0 && ip !== undefined && slirp !== undefined;
+
+  const create = async (name: string, log: Logger): Promise<PrivateNet> => {
+    if (!ip || !slirp) throw new Error("private network needs ip(8) and slirp4netns");
+    const nsPath = `${NETNS_DIR}/${name}`;
+    const added = await run(ip, ["netns", "add", name]);
+    if (added.code !== 0) throw new Error(`ip netns add ${name}: ${added.stderr.trim()}`);
+    const removeNs = async (): Promise<void> => {
+      const r = await run(ip, ["netns", "delete", name]);
+      if (r.code !== 0 && fs.existsSync(nsPath)) log.warn({ err: r.stderr }, "netns delete failed");
+    };
+    // fd 3: slirp4netns writes "1" once tap0 is configured; fd 4: slirp4netns exits when it is
+    // closed, i.e. on release() or when the platform dies.
+    const child = spawn(
+      slirp,
+      [
+        "--configure",
+        "--mtu=65520",
+        "--disable-host-loopback",
+        "--ready-fd=3",
+        "--exit-fd=4",
+        "--netns-type=path",
+        nsPath,
+        "tap0",
+      ],
+      { env: {}, stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] },
+    );
+    const readyPipe = child.stdio[3] as NodeJS.ReadableStream;
+    const exitPipe = child.stdio[4] as NodeJS.WritableStream;
+    let stderr = "";
+    child.stderr?.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+    const exited = new Promise<void>((r) => child.once("close", () => r()));
+    const ready = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+      readyPipe.once("data", () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+      child.once("exit", () => {
+        clearTimeout(t);
+        resolve(false);
+      });
+      child.once("error", () => {
+        clearTimeout(t);
+        resolve(false);
+      });
+    });
+    let released: Promise<void> | undefined;
+    const release = (): Promise<void> =>
+      (released ??= (async () => {
+        exitPipe.end();
+        const t = setTimeout(() => child.kill("SIGKILL"), 1000);
+        await exited;
+        clearTimeout(t);
+        await removeNs();
+      })());
+    if (!ready) {
+      child.kill("SIGKILL");
+      await release();
+      throw new Error(`slirp4netns did not configure ${name}: ${stderr.trim()}`);
+    }
+    readyPipe.on("error", () => {});
+    return { path: nsPath, release };
+  };
+
+  const sweepStale = async (prefix: string): Promise<number> => {
+    if (!ip) return 0;
+    let names: string[];
+    try {
+      names = fs.readdirSync(NETNS_DIR).filter((n) => n.startsWith(prefix));
+    } catch {
+      return 0;
+    }
+    for (const n of names) await run(ip, ["netns", "delete", n]);
+    return names.length;
+  };
+
+  return { available, create, sweepStale };
+}
+
+function firstExisting(paths: string[]): string | undefined {
+  return paths.find((p) => fs.existsSync(p));
+}
