@@ -85,7 +85,7 @@ describe("TIMER source on a fake clock", () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "fngraph-timer-"));
     const url = `sqlite:${path.join(dir, "t.db")}`;
-    main = openStore(url);
+    main = await openStore(url);
     await main.createFunction(
       {
         id: "fn-1",
