@@ -22,6 +22,9 @@ import { createPlainProcessSandbox } from "./sandbox/plain-process.js";
 import type { Sandbox } from "./sandbox/types.js";
 import { createRuntimeRegistry } from "./runtimes/registry.js";
 import { createInvoker } from "./invoker/invoker.js";
+import { createPrewarmPool, parsePrewarmSpecs } from "./invoker/prewarm-pool.js";
+import { createReservedInstances } from "./invoker/reserved-instances.js";
+import { openReservedStore } from "./store/reserved.js";
 import { createAuthenticator, createTokenService, generateIdentity } from "./auth/index.js";
 import { createFunctionService } from "./api/function-service.js";
 import { createApiServer, createGatewayServer } from "./api/server.js";
@@ -124,9 +127,28 @@ export async function startPlatform(
       nodePath: config.nodePath,
       pythonPath: config.pythonPath,
     });
+    // Generic runtimes started ahead of time (docs/scaling.md); specs checked before anything runs.
+    const prewarmSpecs = parsePrewarmSpecs(config.prewarm);
+    const runtimeDefs = [...new Set(runtimes.names().map((n) => runtimes.get(n)!))];
+    const prewarm =
+      prewarmSpecs.length > 0
+        ? createPrewarmPool({
+            sandbox,
+            runtimes: runtimeDefs,
+            dir: path.join(config.dataDir, "prewarm"),
+            specs: prewarmSpecs,
+            maxPerKey: config.prewarmMax,
+            tmpMb: 512,
+            clock,
+            logger: logger.child({ part: "invoker" }),
+          })
+        : undefined;
     const invoker = createInvoker({
       sandbox,
       runtimes,
+      ...(prewarm ? { prewarm } : {}),
+      maxQueue: config.maxQueue,
+      queueTimeoutMs: config.queueTimeoutSeconds * 1000,
       codeDir: (digest, dependencies) =>
         codeDirWithDependencies(
           blobs,
@@ -142,6 +164,7 @@ export async function startPlatform(
       mountRoots: config.mountRoots,
     });
     closers.push(() => invoker.close());
+    prewarm?.start();
 
     const tokens = createTokenService({ identity, clock });
     const authenticate = createAuthenticator({ tokens, clock, identity });
@@ -182,6 +205,30 @@ export async function startPlatform(
       defaultMaxInstances: 400,
       mountRoots: config.mountRoots,
     });
+
+    // Reserved instances (issue 4): restored now, kept warm by the invoker's pools.
+    const reservedStore = openReservedStore(config.store);
+    closers.push(() => reservedStore.close());
+    const reserved = createReservedInstances({
+      store: reservedStore,
+      invoker,
+      resolve: async (c) => {
+        const fn = await store.getFunctionById(c.functionId);
+        if (!fn) return undefined;
+        const name =
+          c.qualifierType === "alias"
+            ? (await store.getAlias(fn.id, c.qualifier))?.version
+            : c.qualifier;
+        const version = name === undefined ? undefined : await store.getVersion(fn.id, name);
+        return version
+          ? { fn, version, alias: c.qualifierType === "alias" ? c.qualifier : "" }
+          : undefined;
+      },
+      clock,
+      logger: logger.child({ part: "invoker" }),
+    });
+    await reserved.start();
+    closers.push(() => reserved.close());
 
     const asyncStore = await openAsyncStore(config.store);
     closers.push(() => asyncStore.close());
@@ -244,6 +291,19 @@ export async function startPlatform(
       dependencies: { service: dependencies, links: downloadLinks },
       async: { service: asyncService, now: () => clock.now() },
       triggers: triggerService,
+      scaling: {
+        reserved,
+        functionById: (id) => store.getFunctionById(id),
+        region: config.region,
+        now: () => clock.now(),
+        quotas: {
+          concurrencyQuota: config.concurrencyQuota,
+          keepAliveSeconds: config.keepAliveSeconds,
+          usage: (projectId) => invoker.usage(projectId),
+          countFunctions: (projectId) => store.countFunctions(projectId),
+          totalCodeSize: (projectId) => store.totalCodeSize(projectId),
+        },
+      },
       wire: { region: config.region, domainId: identity.domainId },
       endpoint: () => endpoint,
       health: () => ({

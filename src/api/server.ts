@@ -20,6 +20,8 @@ import { registerDependencyDownload, registerDependencyRoutes } from "./routes/d
 import type { DependencyService } from "./dependency-service.js";
 import type { DownloadLinks } from "./dependency-links.js";
 import type { WireContext } from "./wire.js";
+import { registerQuotaRoutes, type QuotaRouteDeps } from "./routes/quotas.js";
+import { registerReservedRoutes, type ReservedRouteDeps } from "./routes/reserved.js";
 
 export interface ApiDeps {
   logger: Logger;
@@ -38,6 +40,8 @@ export interface ApiDeps {
   async?: { service: AsyncService; now: () => number };
   /** Dependency packages (issue 8); the routes are absent without it. */
   dependencies?: { service: DependencyService; links: DownloadLinks };
+  /** Reserved instances and quotas (issue 4); the routes are absent without them. */
+  scaling?: Omit<ReservedRouteDeps, "functions"> & { quotas: QuotaRouteDeps };
 }
 
 /** The `api` role: FunctionGraph v2, IAM-lite, health. */
@@ -72,6 +76,10 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
       registerVersionRoutes(v2, { functions: deps.functions, wire: deps.wire });
       registerAliasRoutes(v2, { functions: deps.functions, wire: deps.wire });
       if (deps.triggers) registerTriggerRoutes(v2, { triggers: deps.triggers });
+      if (deps.scaling) {
+        registerReservedRoutes(v2, { ...deps.scaling, functions: deps.functions });
+        registerQuotaRoutes(v2, deps.scaling.quotas);
+      }
       if (deps.dependencies) {
         registerDependencyRoutes(v2, {
           dependencies: deps.dependencies.service,

@@ -31,6 +31,17 @@ export const configSchema = z.object({
   dependencyRoots: z.array(z.string()).default([]),
   /** Where the public dependencies built at install time live (manifest.json + ZIPs). */
   publicDependenciesDir: z.string().optional(),
+  /**
+   * Prewarmed runtimes (docs/scaling.md): `<language>:<memoryMB>[:full|loopback]=<count>,…`;
+   * "" turns the pool off. Languages listed also grow a pool for other sizes on demand.
+   */
+  prewarm: z.string().default("nodejs:128=2"),
+  /** Most prewarmed runtimes per (language, memory, network) that demand may grow to. */
+  prewarmMax: z.coerce.number().int().min(0).max(64).default(4),
+  /** Calls that may wait per function when all its allowed instances are busy. */
+  maxQueue: z.coerce.number().int().min(0).default(1000),
+  /** Seconds such a call waits for a free instance before 429. */
+  queueTimeoutSeconds: z.coerce.number().min(0).default(60),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { store: string; dataDir: string }>;
@@ -53,6 +64,10 @@ const ENV: Record<string, string> = {
   natsUrl: "FNGRAPH_NATS_URL",
   dependencyRoots: "FNGRAPH_DEPENDENCY_ROOTS",
   publicDependenciesDir: "FNGRAPH_PUBLIC_DEPENDENCIES_DIR",
+  prewarm: "FNGRAPH_PREWARM",
+  prewarmMax: "FNGRAPH_PREWARM_MAX",
+  maxQueue: "FNGRAPH_MAX_QUEUE",
+  queueTimeoutSeconds: "FNGRAPH_QUEUE_TIMEOUT",
 };
 
 /**

@@ -1,14 +1,16 @@
+import { availableParallelism } from "node:os";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import { FsError, isFsError } from "../core/errors.js";
 import type { DependencyRef, InvocationRecord } from "../core/types.js";
-import { createInstance, type Instance } from "../runtimes/instance.js";
 import type { RuntimeDef } from "../runtimes/types.js";
-import type { Sandbox, SandboxMount } from "../sandbox/types.js";
-import { cpuMillicores, functionEnv, MAX_RESPONSE_BYTES } from "./function-env.js";
-import { parseNetworkController, resolveMounts } from "./mounts.js";
+import type { Sandbox } from "../sandbox/types.js";
+import { cpuMillicores, MAX_RESPONSE_BYTES } from "./function-env.js";
+import { createInstanceStarter, type StartInstance } from "./instance-starter.js";
 import { billingDuration, finishLine, startLine } from "./log-format.js";
-import { Pool, StartFailure, type Lease } from "./pool.js";
+import { AcquireCanceled, Pool, StartFailure, type Lease, type PoolStats } from "./pool.js";
+import type { PrewarmPool, PrewarmStats } from "./prewarm-pool.js";
+import { createStartLimiter, type StartLimiter } from "./start-limiter.js";
 import type { InvokeRequest, InvokeResult, InvokeTarget } from "./types.js";
 
 /** Contract §5: a sync call through the API runs at most 15 minutes. */
@@ -29,19 +31,54 @@ export interface InvokerOptions {
   keepAliveMs: number;
   /** Project-wide concurrent executions. */
   concurrencyQuota: number;
+  /** Ceiling for max instances -1 (unlimited). Default 400 (console default). */
   hardMaxInstances?: number;
+  /** Calls that may wait per function pool when every allowed instance is busy. Default 1000. */
   maxQueue?: number;
+  /** How long such a call waits before 429. Default 60 s. */
   queueTimeoutMs?: number;
   maxLogBytes?: number;
   /** Host directories functions may bind-mount under /mnt (config mountRoots). */
   mountRoots?: readonly string[];
+  /** Generic runtimes started ahead of time; cold starts take one when it fits. */
+  prewarm?: PrewarmPool;
+  /** Shared bound on instance starts in progress (default: 2 per CPU, at least 4). */
+  limiter?: StartLimiter;
+  /** Replaces the sandboxed start (unit tests with fake instances). */
+  startInstance?: StartInstance;
+}
+
+/** Live figures of one project, for GET /fgs/quotas. */
+export interface ProjectUsage {
+  /** Calls admitted and not finished (running or waiting for an instance). */
+  concurrency: number;
+  instances: number;
+  reserved: number;
+}
+
+export interface InvokerStats {
+  pools: number;
+  instances: number;
+  starting: number;
+  inflight: number;
+  queued: number;
+  reserved: number;
+  prewarm?: PrewarmStats;
 }
 
 export interface Invoker {
   invoke(req: InvokeRequest): Promise<InvokeResult>;
   /** Retire the instances of a function (all versions, or one): code or config changed, or deleted. */
   retire(functionId: string, version?: string): void;
-  stats(): { pools: number; instances: number; inflight: number };
+  /**
+   * Keep `count` instances of this version running (reserved instances, contract §1.10): started
+   * now, kept whatever the keep-alive, replaced when one dies. 0 releases them.
+   */
+  setReserved(target: InvokeTarget, count: number): void;
+  stats(): InvokerStats;
+  usage(projectId: string): ProjectUsage;
+  /** The project-wide concurrency quota this invoker enforces. */
+  readonly concurrencyQuota: number;
   close(): Promise<void>;
 }
 
@@ -51,6 +88,20 @@ export function createInvoker(opts: InvokerOptions): Invoker {
   /** Pools that take no new work but may still run calls; closed on shutdown. */
   const retiring = new Set<Pool>();
   const inflightByProject = new Map<string, number>();
+  /** Project of each pool (live and retiring), for usage figures. */
+  const projectOf = new Map<Pool, string>();
+  /** Reserved counts per `${functionId}/${version}`: pools of newer revisions inherit them. */
+  const reserved = new Map<string, number>();
+  const limiter = opts.limiter ?? createStartLimiter(Math.max(4, 2 * availableParallelism()));
+  const startInstance =
+    opts.startInstance ??
+    createInstanceStarter({
+      sandbox: opts.sandbox,
+      codeDir: opts.codeDir,
+      mountRoots: opts.mountRoots ?? [],
+      ...(opts.maxLogBytes ? { maxLogBytes: opts.maxLogBytes } : {}),
+      ...(opts.prewarm ? { prewarm: opts.prewarm } : {}),
+    });
   let closed = false;
 
   const poolKey = (t: InvokeTarget, memoryMb: number): string =>
@@ -79,9 +130,13 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       queueTimeoutMs: opts.queueTimeoutMs ?? 60_000,
       clock: opts.clock,
       logger: log,
+      limiter,
       start: () => startInstance(t, runtime, memoryMb, log),
     });
     pools.set(key, pool);
+    projectOf.set(pool, t.fn.projectId);
+    const min = reserved.get(`${t.fn.id}/${t.version.version}`);
+    if (min && memoryMb === t.version.memorySize) pool.setMinInstances(min);
     return pool;
   };
 
@@ -89,68 +144,14 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     pool.retire();
     pools.delete(key);
     retiring.add(pool);
+    void forget(pool);
   };
 
-  let seq = 0;
-  const startInstance = async (
-    t: InvokeTarget,
-    runtime: RuntimeDef,
-    memoryMb: number,
-    log: Logger,
-  ): Promise<Instance> => {
-    const codeDir = await opts.codeDir(t.version.codeDigest, t.version.dependencies ?? []);
-    const id = `${t.fn.name.slice(0, 20)}-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
-    const paths = opts.sandbox.paths({ id, codeDir, runtimeDir: runtime.shimDir });
-    const env = { ...runtime.baseEnv(paths), ...functionEnv(t.fn, t.version, paths, memoryMb) };
-    let mounts: SandboxMount[];
-    let network: "full" | "loopback";
-    try {
-      // Checked when the config was saved; checked again because the host or mountRoots may
-      // have changed since.
-      mounts = resolveMounts(t.version.extra["mount_config"], opts.mountRoots ?? []);
-      network = parseNetworkController(t.version.extra["network_controller"]).disablePublicNetwork
-        ? "loopback"
-        : "full";
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      throw new StartFailure(
-        4201,
-        { errorMessage: `initialization failed: ${message}`, errorType: "MountError" },
-        "",
-      );
-    }
-    try {
-      return await createInstance({
-        id,
-        sandbox: opts.sandbox,
-        runtime,
-        codeDir,
-        memoryMb,
-        cpuMillicores: cpuMillicores(memoryMb),
-        tmpMb: t.version.ephemeralStorage,
-        network,
-        mounts,
-        load: {
-          handler: t.version.handler,
-          initializer: t.version.initializerHandler,
-          initializerTimeoutMs: t.version.initializerTimeout * 1000,
-          env,
-        },
-        logger: log.child({ instanceId: id }),
-        ...(opts.maxLogBytes ? { maxLogBytes: opts.maxLogBytes } : {}),
-      });
-    } catch (err) {
-      const e = err as {
-        name?: string;
-        errorCode?: number;
-        error?: StartFailure["payload"];
-        log?: string;
-      };
-      if (e?.name === "InstanceStartError" && typeof e.errorCode === "number" && e.error) {
-        throw new StartFailure(e.errorCode, e.error, e.log ?? "");
-      }
-      throw err;
-    }
+  /** Drop a retired pool from the books once its last call ended. */
+  const forget = async (pool: Pool): Promise<void> => {
+    await pool.drained();
+    retiring.delete(pool);
+    projectOf.delete(pool);
   };
 
   const invoke = async (req: InvokeRequest): Promise<InvokeResult> => {
@@ -175,10 +176,11 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       const pool = getPool(req.target, memoryMb);
       let lease: Lease;
       try {
-        lease = await pool.acquire();
+        lease = await pool.acquire(req.signal);
       } catch (err) {
         if (err instanceof StartFailure)
           return startFailureResult(req, err, memoryMb, startedAt, versionLabel);
+        if (err instanceof AcquireCanceled) throw new FsError("UNAVAILABLE", err.message);
         throw err;
       }
       try {
@@ -261,12 +263,15 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       startLog +
       outcome.log +
       finishLine(end, req.requestId, { durationMs, billingMs, memoryUsedMb, memorySize: memoryMb });
+    const a = lease.anatomy;
     const timings = {
       queue: lease.queueMs,
-      sandbox: lease.startTimings?.sandboxMs ?? 0,
-      boot: lease.startTimings?.bootMs ?? 0,
-      load: lease.startTimings?.loadMs ?? 0,
+      placement: a?.placementMs ?? 0,
+      sandbox: a?.sandboxMs ?? 0,
+      boot: a?.bootMs ?? 0,
+      load: a?.loadMs ?? 0,
       handler: end - handlerStart,
+      prewarmed: a?.prewarmed ? 1 : 0,
     };
     const result: InvokeResult = {
       requestId: req.requestId,
@@ -323,7 +328,15 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       coldStart: true,
       instanceId: "",
       version: req.target.version.version,
-      timings: { queue: 0, sandbox: 0, boot: 0, load: durationMs, handler: 0 },
+      timings: {
+        queue: 0,
+        placement: 0,
+        sandbox: 0,
+        boot: 0,
+        load: durationMs,
+        handler: 0,
+        prewarmed: 0,
+      },
     };
     saveRecord(req, result, startedAt);
     return result;
@@ -370,21 +383,56 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       const prefix = version ? `${functionId}/${version}/` : `${functionId}/`;
       for (const [k, p] of [...pools]) if (k.startsWith(prefix)) retirePool(k, p);
     },
-    stats: () => {
-      let instances = 0;
-      let inflight = 0;
-      for (const p of pools.values()) {
-        instances += p.size;
-        inflight += p.inflight;
+    setReserved: (target, count) => {
+      const id = `${target.fn.id}/${target.version.version}`;
+      if (count > 0) reserved.set(id, count);
+      else reserved.delete(id);
+      if (closed) return;
+      if (count > 0) getPool(target, target.version.memorySize).setMinInstances(count);
+      else {
+        for (const [k, p] of pools) if (k.startsWith(`${id}/`)) p.setMinInstances(0);
       }
-      return { pools: pools.size, instances, inflight };
     },
+    stats: () => {
+      const sum: PoolStats = { instances: 0, starting: 0, inflight: 0, queued: 0, reserved: 0 };
+      for (const p of [...pools.values(), ...retiring]) {
+        const s = p.stats();
+        sum.instances += s.instances;
+        sum.starting += s.starting;
+        sum.inflight += s.inflight;
+        sum.queued += s.queued;
+        sum.reserved += s.reserved;
+      }
+      return {
+        pools: pools.size,
+        ...sum,
+        ...(opts.prewarm ? { prewarm: opts.prewarm.stats() } : {}),
+      };
+    },
+    usage: (projectId) => {
+      let instances = 0;
+      let reservedCount = 0;
+      for (const [p, project] of projectOf) {
+        if (project !== projectId) continue;
+        const s = p.stats();
+        instances += s.instances;
+        reservedCount += s.reserved;
+      }
+      return {
+        concurrency: inflightByProject.get(projectId) ?? 0,
+        instances,
+        reserved: reservedCount,
+      };
+    },
+    concurrencyQuota: opts.concurrencyQuota,
     close: async () => {
       if (closed) return;
       closed = true;
       await Promise.all([...pools.values(), ...retiring].map((p) => p.close()));
       pools.clear();
       retiring.clear();
+      projectOf.clear();
+      await opts.prewarm?.close();
     },
   };
 }

@@ -1,11 +1,31 @@
 import { FsError } from "../core/errors.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
-import type { Instance, StartTimings } from "../runtimes/instance.js";
+import type { Instance } from "../runtimes/instance.js";
+import type { StartLimiter } from "./start-limiter.js";
+
+/** Where a new instance's start-up time went, in ms (cold-start anatomy). */
+export interface StartAnatomy {
+  /** Finding a place: taking a prewarmed slot and showing it the code, or preparing the code dir. */
+  placementMs: number;
+  sandboxMs: number;
+  bootMs: number;
+  /** Module load plus initializer (the runtime reports them as one phase). */
+  loadMs: number;
+  /** The sandbox and the runtime were started ahead of time (prewarmed pool). */
+  prewarmed: boolean;
+}
+
+/** What `PoolOptions.start` hands back. */
+export interface Started {
+  instance: Instance;
+  anatomy: StartAnatomy;
+}
 
 /** One instance in a pool and the calls it is running. */
 export interface Slot {
   readonly instance: Instance;
+  readonly anatomy: StartAnatomy;
   inflight: number;
   lastUsed: number;
   /** Not yet used since it started: its first caller had a cold start. */
@@ -15,7 +35,9 @@ export interface Slot {
 export interface Lease {
   slot: Slot;
   cold: boolean;
-  startTimings?: StartTimings;
+  /** Start phases, on the call that waited for the instance to start. */
+  anatomy?: StartAnatomy;
+  /** Time waiting for a slot, not counting the start phases of a cold call's own instance. */
   queueMs: number;
 }
 
@@ -39,13 +61,26 @@ export interface PoolOptions {
   /** Max instances: -1 = up to `hardMaxInstances`, 0 = disabled. */
   maxInstances: number;
   hardMaxInstances: number;
+  /** Calls one instance runs at once (`concurrent_num`, ≥ 1). */
   concurrentNum: number;
   keepAliveMs: number;
+  /** Calls that may wait for a slot; one more gets 429. */
   maxQueue: number;
+  /** How long a call may wait for a slot before it gets 429. */
   queueTimeoutMs: number;
   clock: Clock;
   logger: Logger;
-  start: () => Promise<Instance>;
+  start: () => Promise<Started>;
+  /** Bounds instance starts across every pool (cold starts compete for the same CPUs). */
+  limiter?: StartLimiter;
+}
+
+export interface PoolStats {
+  instances: number;
+  starting: number;
+  inflight: number;
+  queued: number;
+  reserved: number;
 }
 
 interface Waiter {
@@ -53,21 +88,40 @@ interface Waiter {
   resolve: (lease: Lease) => void;
   reject: (err: unknown) => void;
   timer?: TimerHandle;
+  signal?: AbortSignal;
+  onAbort?: () => void;
   done: boolean;
+}
+
+const RESERVED_RETRY_MS = 5000;
+
+/** The call's client went away while it waited; nobody reads this error. */
+export class AcquireCanceled extends Error {
+  constructor() {
+    super("the caller went away while waiting for an instance");
+    this.name = "AcquireCanceled";
+  }
 }
 
 /**
  * Instances of one (function, version, revision, memory). Hands out slots on warm instances,
- * starts instances within the limit, queues the rest (bounded in length and time), and stops
- * instances idle for the keep-alive.
+ * starts instances within the limit, queues the rest (bounded in length and time), keeps the
+ * reserved minimum running, and stops instances idle for the keep-alive.
+ *
+ * Invariants: instances + starts in progress ≤ max instances; calls on an instance ≤
+ * concurrent_num; a start is only begun for a waiting call no other instance or start covers.
  */
 export class Pool {
   readonly key: string;
   private readonly slots = new Set<Slot>();
   private readonly waiters: Waiter[] = [];
   private starting = 0;
+  /** Reserved instances: kept running whatever the keep-alive, replaced when one dies. */
+  private minInstances = 0;
   private retired = false;
+  private drainedWaiters: (() => void)[] = [];
   private reapTimer: TimerHandle | undefined;
+  private reapDue = Infinity;
 
   private readonly opts: PoolOptions;
 
@@ -87,17 +141,48 @@ export class Pool {
   get idle(): boolean {
     return this.inflight === 0 && this.waiters.length === 0 && this.starting === 0;
   }
+  get isRetired(): boolean {
+    return this.retired;
+  }
+  stats(): PoolStats {
+    return {
+      instances: this.slots.size,
+      starting: this.starting,
+      inflight: this.inflight,
+      queued: this.waiters.length,
+      reserved: this.minInstances,
+    };
+  }
 
-  acquire(): Promise<Lease> {
+  private get max(): number {
+    const m = this.opts.maxInstances;
+    return m < 0 ? this.opts.hardMaxInstances : Math.min(m, this.opts.hardMaxInstances);
+  }
+
+  /** Keep `n` instances running (reserved instances), bounded by max instances. */
+  setMinInstances(n: number): void {
+    this.minInstances = Math.max(0, Math.min(n, this.max));
+    this.fill();
+    this.scheduleReap();
+  }
+
+  acquire(signal?: AbortSignal): Promise<Lease> {
     if (this.opts.maxInstances === 0) return Promise.reject(new FsError("FUNCTION_DISABLED"));
+    if (signal?.aborted) return Promise.reject(new AcquireCanceled());
     const now = this.opts.clock.now();
-    const free = this.freeSlot();
-    if (free && this.waiters.length === 0) return Promise.resolve(this.lease(free, now));
-    if (this.waiters.length >= this.opts.maxQueue) {
+    if (this.waiters.length === 0) {
+      const free = this.freeSlot();
+      if (free) return Promise.resolve(this.lease(free, now));
+    }
+    // The queue is the calls no instance start will serve: a call that makes the pool start an
+    // instance is not queued, it waits for its cold start.
+    const covered = this.starting * this.opts.concurrentNum;
+    const canStart = this.slots.size + this.starting < this.max;
+    if (!canStart && this.waiters.length - covered >= this.opts.maxQueue) {
       return Promise.reject(
         new FsError(
           "TOO_MANY_REQUESTS",
-          "too many requests waiting for an instance of this function",
+          `too many requests waiting for an instance of this function (queue of ${this.opts.maxQueue})`,
         ),
       );
     }
@@ -108,10 +193,17 @@ export class Pool {
           waiter,
           new FsError(
             "TOO_MANY_REQUESTS",
-            "timed out waiting for a free instance of this function",
+            `no instance of this function became free within ${this.opts.queueTimeoutMs} ms`,
           ),
         );
       }, this.opts.queueTimeoutMs);
+      if (signal) {
+        // A call whose client left must not keep a place in the queue, nor make the pool start
+        // an instance for it (that is how the bench saw more instances than connections).
+        waiter.signal = signal;
+        waiter.onAbort = () => this.dropWaiter(waiter, new AcquireCanceled());
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
       this.waiters.push(waiter);
       this.pump();
     });
@@ -129,12 +221,28 @@ export class Pool {
   /** Stop taking new work: idle instances stop now, busy ones when their calls end. */
   retire(): void {
     this.retired = true;
+    this.minInstances = 0;
     for (const s of [...this.slots]) if (s.inflight === 0) void this.stop(s);
+  }
+
+  /** Resolves once a retired pool has no instance left (running or starting). */
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.drainedWaiters.push(resolve);
+      this.checkDrained();
+    });
+  }
+
+  private checkDrained(): void {
+    if (!this.retired || this.slots.size > 0 || this.starting > 0) return;
+    for (const r of this.drainedWaiters.splice(0)) r();
   }
 
   async close(): Promise<void> {
     this.retired = true;
+    this.minInstances = 0;
     if (this.reapTimer) this.opts.clock.clearTimeout(this.reapTimer);
+    this.reapTimer = undefined;
     for (const w of [...this.waiters])
       this.dropWaiter(w, new FsError("UNAVAILABLE", "platform shutting down"));
     await Promise.all([...this.slots].map((s) => this.stop(s)));
@@ -145,13 +253,13 @@ export class Pool {
     const cold = slot.fresh;
     slot.fresh = false;
     const waited = Math.max(0, this.opts.clock.now() - enqueuedAt);
-    const t = slot.instance.timings;
+    const a = slot.anatomy;
     // A cold caller waited for its instance to start; that time is reported as start phases.
-    const starting = cold ? t.sandboxMs + t.bootMs + t.loadMs : 0;
+    const starting = cold ? a.placementMs + a.sandboxMs + a.bootMs + a.loadMs : 0;
     return {
       slot,
       cold,
-      ...(cold ? { startTimings: t } : {}),
+      ...(cold ? { anatomy: a } : {}),
       queueMs: Math.max(0, waited - starting),
     };
   }
@@ -174,24 +282,44 @@ export class Pool {
       this.settle(w);
       w.resolve(this.lease(slot, w.enqueuedAt));
     }
-    const max = this.opts.maxInstances < 0 ? this.opts.hardMaxInstances : this.opts.maxInstances;
+    if (this.retired) return;
+    // Waiters left have no free slot: each start in progress will cover concurrent_num of them.
     while (
       this.waiters.length > this.starting * this.opts.concurrentNum &&
-      this.slots.size + this.starting < max
+      this.slots.size + this.starting < this.max
     ) {
-      this.startFor(this.waiters[this.starting * this.opts.concurrentNum]!);
+      this.startOne(this.waiters[this.starting * this.opts.concurrentNum]);
     }
+    this.fill();
   }
 
-  private startFor(waiter: Waiter): void {
+  /** Start instances up to the reserved minimum. */
+  private fill(): void {
+    if (this.retired) return;
+    while (this.slots.size + this.starting < this.minInstances) this.startOne(undefined);
+  }
+
+  private startOne(waiter: Waiter | undefined): void {
     this.starting++;
-    this.opts.start().then(
-      (instance) => {
+    const limiter = this.opts.limiter;
+    const run = limiter ? limiter.run(this.opts.start) : this.opts.start();
+    run.then(
+      ({ instance, anatomy }) => {
         this.starting--;
-        const slot: Slot = { instance, inflight: 0, lastUsed: this.opts.clock.now(), fresh: true };
+        if (this.retired || instance.dead) {
+          void instance.close();
+          this.pump();
+          this.checkDrained();
+          return;
+        }
+        const now = this.opts.clock.now();
+        // Reserved instances started with no caller are warm, not cold, for their first call.
+        const slot: Slot = { instance, anatomy, inflight: 0, lastUsed: now, fresh: !!waiter };
         this.slots.add(slot);
         instance.onExit(() => {
+          if (!this.slots.has(slot)) return;
           this.remove(slot);
+          // A reserved instance that died is replaced (fill), as is capacity waiters need.
           this.pump();
         });
         this.pump();
@@ -199,8 +327,15 @@ export class Pool {
       },
       (err: unknown) => {
         this.starting--;
-        this.dropWaiter(waiter, err);
-        this.pump();
+        this.checkDrained();
+        if (waiter) this.dropWaiter(waiter, err);
+        else {
+          this.opts.logger.warn({ err }, "reserved instance failed to start");
+          // No tight loop on a failing reserved start: try again a little later.
+          const t = this.opts.clock.setTimeout(() => this.fill(), RESERVED_RETRY_MS);
+          t.unref?.();
+        }
+        if (waiter) this.pump();
       },
     );
   }
@@ -208,6 +343,7 @@ export class Pool {
   private settle(w: Waiter): void {
     w.done = true;
     if (w.timer) this.opts.clock.clearTimeout(w.timer);
+    if (w.signal && w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
   }
 
   private dropWaiter(w: Waiter, err: unknown): void {
@@ -220,30 +356,43 @@ export class Pool {
 
   private remove(slot: Slot): void {
     this.slots.delete(slot);
+    this.checkDrained();
   }
 
   private stop(slot: Slot): Promise<void> {
     this.slots.delete(slot);
+    this.checkDrained();
     return slot.instance
       .close()
       .catch((err: unknown) => this.opts.logger.warn({ err }, "instance close failed"));
   }
 
+  /** Idle instances above the reserved minimum, most recently used kept. */
+  private reapable(now: number): Slot[] {
+    const idle = [...this.slots]
+      .filter((s) => s.inflight === 0)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    const spare = Math.max(0, this.slots.size - this.minInstances);
+    return idle.slice(0, spare).filter((s) => s.lastUsed + this.opts.keepAliveMs <= now);
+  }
+
   private scheduleReap(): void {
-    if (this.reapTimer || this.slots.size === 0) return;
+    if (this.slots.size <= this.minInstances) return;
     let due = Infinity;
     for (const s of this.slots)
       if (s.inflight === 0) due = Math.min(due, s.lastUsed + this.opts.keepAliveMs);
     if (due === Infinity) return;
+    // Keep the earliest timer; a later-due one would leave idle instances running too long.
+    if (this.reapTimer && this.reapDue <= due) return;
+    if (this.reapTimer) this.opts.clock.clearTimeout(this.reapTimer);
+    this.reapDue = due;
     this.reapTimer = this.opts.clock.setTimeout(
       () => {
         this.reapTimer = undefined;
-        const now = this.opts.clock.now();
-        for (const s of [...this.slots]) {
-          if (s.inflight === 0 && s.lastUsed + this.opts.keepAliveMs <= now) {
-            this.opts.logger.debug({ instanceId: s.instance.id }, "stopping idle instance");
-            void this.stop(s);
-          }
+        this.reapDue = Infinity;
+        for (const s of this.reapable(this.opts.clock.now())) {
+          this.opts.logger.debug({ instanceId: s.instance.id }, "stopping idle instance");
+          void this.stop(s);
         }
         this.scheduleReap();
       },

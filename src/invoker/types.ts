@@ -22,13 +22,24 @@ export interface InvokeRequest {
   signal?: AbortSignal;
 }
 
-/** Breakdown of where an invocation's time went, in ms (cold-start anatomy). */
+/**
+ * Breakdown of where an invocation's time went, in ms (cold-start anatomy). On a warm call only
+ * `queue` and `handler` are non-zero.
+ */
 export interface InvokeTimings {
+  /** Waiting for a slot (max instances reached, or instance starts bounded). */
   queue: number;
+  /** Preparing the code dir and, from the prewarmed pool, showing it to the sandbox. */
+  placement?: number;
+  /** Sandbox launch (0 when prewarmed: done ahead of time). */
   sandbox: number;
+  /** Interpreter start until `ready` (0 when prewarmed). */
   boot: number;
+  /** Handler module load plus initializer (the runtime reports them as one phase). */
   load: number;
   handler: number;
+  /** 1 when the instance came from the prewarmed pool. */
+  prewarmed?: number;
 }
 
 export interface InvokeResult {

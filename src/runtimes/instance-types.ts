@@ -24,6 +24,25 @@ export interface InstanceOptions {
   clock?: Clock;
 }
 
+/** What `launchRuntime` needs: everything but the function to load. */
+export type LaunchOptions = Omit<InstanceOptions, "load"> & {
+  /** Internal: `load` follows at once, so the boot output belongs to the start log. */
+  loadNow?: boolean;
+};
+
+/** A runtime launched and `ready`, with no function loaded yet (a prewarmed runtime). */
+export interface LaunchedRuntime {
+  readonly id: string;
+  readonly timings: Pick<StartTimings, "sandboxMs" | "bootMs">;
+  readonly dead: boolean;
+  /** Send `load`, wait for `loaded`: the Instance. Once only; throws InstanceStartError. */
+  load(spec: LoadSpec): Promise<Instance>;
+  /** Called once when the process is gone (immediately if it already is). */
+  onExit(cb: () => void): void;
+  /** Kill the process tree (used for runtimes that were never loaded). */
+  kill(): Promise<void>;
+}
+
 /** Start-up phases in ms: sandbox launch, until `ready`, load + initializer. */
 export interface StartTimings {
   sandboxMs: number;

@@ -2,7 +2,13 @@ import { performance } from "node:perf_hooks";
 import { systemClock, type TimerHandle } from "../core/clock.js";
 import { createFrameDecoder, encodeFrame } from "../sandbox/channel.js";
 import type { SandboxExit, SandboxProcess, SandboxSpec } from "../sandbox/types.js";
-import type { Instance, InstanceOptions, StartTimings } from "./instance-types.js";
+import type {
+  Instance,
+  InstanceOptions,
+  LaunchedRuntime,
+  LaunchOptions,
+  StartTimings,
+} from "./instance-types.js";
 import { DEFAULT_MAX_LOG_BYTES, LogCapture, OutputRouter } from "./log-capture.js";
 import { parseRuntimeMessage, type HostMessage, type RuntimeMessage } from "./messages.js";
 import {
@@ -23,9 +29,16 @@ import {
   type KillReason,
 } from "./outcomes.js";
 import { InstanceStartError } from "./start-error.js";
-import type { InvokeOutcome } from "./types.js";
+import type { InvokeOutcome, LoadSpec } from "./types.js";
 
-export type { Instance, InstanceOptions, InvokeOptions, StartTimings } from "./instance-types.js";
+export type {
+  Instance,
+  InstanceOptions,
+  InvokeOptions,
+  LaunchedRuntime,
+  LaunchOptions,
+  StartTimings,
+} from "./instance-types.js";
 export { InstanceStartError, isInstanceStartError } from "./start-error.js";
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -52,6 +65,15 @@ interface PhaseWaiter {
  * Throws InstanceStartError (after killing the process) when any step fails.
  */
 export async function createInstance(opts: InstanceOptions): Promise<Instance> {
+  const runtime = await launchRuntime({ ...opts, loadNow: true });
+  return runtime.load(opts.load);
+}
+
+/**
+ * Launch the runtime in the sandbox and wait for `ready`, loading nothing yet: a prewarmed
+ * runtime, specialised later with `load` (sandbox notes §11.6). Throws InstanceStartError.
+ */
+export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntime> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger.child({ instanceId: opts.id });
   const maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
@@ -101,7 +123,9 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
   );
   const isOom = () => proc.oomKilled() || OOM_PATTERN.test(output.stderrTail);
 
-  const startCapture = new LogCapture(maxLogBytes);
+  let startCapture = new LogCapture(maxLogBytes);
+  /** createInstance loads right away: the boot output stays part of the start log. */
+  const freshCapture = opts.loadNow === true;
   output.attach(startCapture);
   proc.stdout.on("data", (chunk: Buffer) => output.write("stdout", chunk));
   proc.stderr.on("data", (chunk: Buffer) => output.write("stderr", chunk));
@@ -251,7 +275,6 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
       if (exitInfo) phase.exit(exitInfo);
     });
 
-  let t2 = t1;
   try {
     await runPhase(
       "ready",
@@ -262,115 +285,158 @@ export async function createInstance(opts: InstanceOptions): Promise<Instance> {
           ? memoryFailure()
           : startFailure(4201, `runtime exited while starting (${describeExit(exit)})`),
     );
-    t2 = performance.now();
-    proc.applyRuntimeLimits();
-    const hasInit = opts.load.initializer !== "";
-    send({
-      type: "load",
-      handler: opts.load.handler,
-      initializer: opts.load.initializer,
-      initializerTimeoutMs: opts.load.initializerTimeoutMs,
-      // The code root is where this sandbox shows the code, whatever the caller assumed.
-      env: { ...opts.load.env, RUNTIME_CODE_ROOT: paths.codeRoot, RUNTIME_ROOT: paths.runtimeRoot },
-    });
-    await runPhase(
-      "loaded",
-      hasInit ? opts.load.initializerTimeoutMs : startTimeoutMs,
-      hasInit
-        ? INITIALIZER_TIMEOUT
-        : startFailure(4201, `function load did not finish within ${startTimeoutMs} ms`),
-      (exit, oom) => (oom ? memoryFailure() : loadExitFailure(exit, hasInit)),
-    );
   } catch (err) {
     stopping = true;
     await proc.kill();
     throw err;
   }
-  const t3 = performance.now();
-  output.detach(startCapture);
-  const startLog = startCapture.text();
+  const t2 = performance.now();
+  proc.applyRuntimeLimits();
 
-  const timings: StartTimings = { sandboxMs: t1 - t0, bootMs: t2 - t1, loadMs: t3 - t2 };
-  logger.debug({ timings }, "instance started");
+  let loading = false;
+  const load = async (spec: LoadSpec): Promise<Instance> => {
+    if (loading) throw new Error("a launched runtime is loaded once");
+    loading = true;
+    if (stopping || exitInfo) {
+      throw new InstanceStartError(
+        startFailure(4201, "prewarmed runtime exited before it was loaded"),
+        startCapture.text(),
+      );
+    }
+    if (!freshCapture) {
+      // Output of an idle prewarmed runtime before its load is not the function's.
+      output.detach(startCapture);
+      startCapture = new LogCapture(maxLogBytes);
+      output.attach(startCapture);
+    }
+    const tLoad = performance.now();
+    try {
+      const hasInit = spec.initializer !== "";
+      send({
+        type: "load",
+        handler: spec.handler,
+        initializer: spec.initializer,
+        initializerTimeoutMs: spec.initializerTimeoutMs,
+        // The code root is where this sandbox shows the code, whatever the caller assumed.
+        env: { ...spec.env, RUNTIME_CODE_ROOT: paths.codeRoot, RUNTIME_ROOT: paths.runtimeRoot },
+      });
+      await runPhase(
+        "loaded",
+        hasInit ? spec.initializerTimeoutMs : startTimeoutMs,
+        hasInit
+          ? INITIALIZER_TIMEOUT
+          : startFailure(4201, `function load did not finish within ${startTimeoutMs} ms`),
+        (exit, oom) => (oom ? memoryFailure() : loadExitFailure(exit, hasInit)),
+      );
+    } catch (err) {
+      stopping = true;
+      await proc.kill();
+      throw err;
+    }
+    const t3 = performance.now();
+    output.detach(startCapture);
+    const startLog = startCapture.text();
 
-  const instance: Instance = {
+    const timings: StartTimings = { sandboxMs: t1 - t0, bootMs: t2 - t1, loadMs: t3 - tLoad };
+    logger.debug({ timings }, "instance started");
+
+    const instance: Instance = {
+      id: opts.id,
+      timings,
+      startLog,
+      get inflight() {
+        return pending.size;
+      },
+      get dead() {
+        return stopping || exitInfo !== undefined;
+      },
+      invoke(event, ctx, { timeoutMs, signal }) {
+        const start = performance.now();
+        if (stopping || exitInfo) {
+          return Promise.resolve({
+            ok: false,
+            ...NOT_RUNNING,
+            durationMs: 0,
+            maxRssKb: 0,
+            log: "",
+            fatal: true,
+          });
+        }
+        if (signal?.aborted) {
+          return Promise.resolve({
+            ok: false,
+            ...CANCELED,
+            durationMs: 0,
+            maxRssKb: 0,
+            log: "",
+            fatal: false,
+          });
+        }
+        const id = String(++seq);
+        proc.resetPeakMemory();
+        return new Promise<InvokeOutcome>((resolve) => {
+          const onAbort = () => kill({ ...CANCELED, byId: id });
+          const timer = clock.setTimeout(() => kill({ ...TIMEOUT, byId: id }), timeoutMs);
+          const p: Pending = {
+            id,
+            start,
+            capture: new LogCapture(maxLogBytes),
+            timer,
+            resolve,
+            done: false,
+            cleanup: () => {
+              clock.clearTimeout(timer);
+              signal?.removeEventListener("abort", onAbort);
+            },
+          };
+          signal?.addEventListener("abort", onAbort, { once: true });
+          pending.set(id, p);
+          output.attach(p.capture);
+          send({ type: "invoke", id, event, context: ctx });
+        });
+      },
+      onExit(cb) {
+        if (exitDone) queueMicrotask(cb);
+        else exitCallbacks.push(cb);
+      },
+      close() {
+        closing ??= (async () => {
+          stopping = true;
+          if (!exitInfo) {
+            proc.channel.end();
+            let t: TimerHandle | undefined;
+            const graceful = await Promise.race([
+              proc.exited.then(() => true),
+              new Promise<boolean>((r) => {
+                t = clock.setTimeout(() => r(false), CLOSE_GRACE_MS);
+              }),
+            ]);
+            if (t) clock.clearTimeout(t);
+            if (!graceful) await proc.kill();
+          }
+          await exitHandled;
+        })();
+        return closing;
+      },
+    };
+    return instance;
+  };
+
+  return {
     id: opts.id,
-    timings,
-    startLog,
-    get inflight() {
-      return pending.size;
-    },
+    timings: { sandboxMs: t1 - t0, bootMs: t2 - t1 },
     get dead() {
       return stopping || exitInfo !== undefined;
     },
-    invoke(event, ctx, { timeoutMs, signal }) {
-      const start = performance.now();
-      if (stopping || exitInfo) {
-        return Promise.resolve({
-          ok: false,
-          ...NOT_RUNNING,
-          durationMs: 0,
-          maxRssKb: 0,
-          log: "",
-          fatal: true,
-        });
-      }
-      if (signal?.aborted) {
-        return Promise.resolve({
-          ok: false,
-          ...CANCELED,
-          durationMs: 0,
-          maxRssKb: 0,
-          log: "",
-          fatal: false,
-        });
-      }
-      const id = String(++seq);
-      proc.resetPeakMemory();
-      return new Promise<InvokeOutcome>((resolve) => {
-        const onAbort = () => kill({ ...CANCELED, byId: id });
-        const timer = clock.setTimeout(() => kill({ ...TIMEOUT, byId: id }), timeoutMs);
-        const p: Pending = {
-          id,
-          start,
-          capture: new LogCapture(maxLogBytes),
-          timer,
-          resolve,
-          done: false,
-          cleanup: () => {
-            clock.clearTimeout(timer);
-            signal?.removeEventListener("abort", onAbort);
-          },
-        };
-        signal?.addEventListener("abort", onAbort, { once: true });
-        pending.set(id, p);
-        output.attach(p.capture);
-        send({ type: "invoke", id, event, context: ctx });
-      });
-    },
+    load,
     onExit(cb) {
       if (exitDone) queueMicrotask(cb);
       else exitCallbacks.push(cb);
     },
-    close() {
-      closing ??= (async () => {
-        stopping = true;
-        if (!exitInfo) {
-          proc.channel.end();
-          let t: TimerHandle | undefined;
-          const graceful = await Promise.race([
-            proc.exited.then(() => true),
-            new Promise<boolean>((r) => {
-              t = clock.setTimeout(() => r(false), CLOSE_GRACE_MS);
-            }),
-          ]);
-          if (t) clock.clearTimeout(t);
-          if (!graceful) await proc.kill();
-        }
-        await exitHandled;
-      })();
-      return closing;
+    kill: async () => {
+      stopping = true;
+      await proc.kill();
+      await exitHandled;
     },
   };
-  return instance;
 }

@@ -48,6 +48,9 @@ export async function startTestPlatform(
       // suite with plain processes on machines without bwrap or root.
       isolation: process.env["FNGRAPH_TEST_ISOLATION"] ?? "auto",
       keepAliveSeconds: 60,
+      // No prewarmed runtimes unless a test asks: their instance ids and cgroups carry no
+      // function name, which the hostile tests look for (test/api/scaling*.test.ts turn it on).
+      prewarm: "",
       ...overrides,
     },
     {},

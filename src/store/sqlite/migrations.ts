@@ -144,4 +144,19 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX dependency_versions_digest ON dependency_versions (digest);
   `,
   },
+  {
+    // Reserved instances (issue 4, contract §1.10): one row per function and qualifier.
+    id: "0006-reserved-instances",
+    sql: `
+  CREATE TABLE reserved_instances (
+    function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (function_id, qualifier)
+  );
+  CREATE INDEX reserved_instances_project ON reserved_instances (project_id);
+  `,
+  },
 ];
