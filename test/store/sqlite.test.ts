@@ -5,6 +5,7 @@ import { describe } from "vitest";
 import { openDependencyStore } from "../../src/store/dependencies.js";
 import { openStore } from "../../src/store/index.js";
 import { createSqliteAsyncStore } from "../../src/store/sqlite/async-store.js";
+import { openReservedStore } from "../../src/store/reserved.js";
 import { openTriggerStore } from "../../src/store/triggers.js";
 import { storeContract } from "./store-contract.js";
 
@@ -18,14 +19,17 @@ describe("store contract: sqlite", () => {
         const store = await openStore(url);
         const triggers = openTriggerStore(url);
         const dependencies = openDependencyStore(url);
+        const reserved = openReservedStore(url);
         const queue = createSqliteAsyncStore(file);
         return {
           store,
           triggers,
           dependencies,
+          reserved,
           queue,
           close: async () => {
             await queue.close();
+            await reserved.close();
             await dependencies.close();
             await triggers.close();
             await store.close();

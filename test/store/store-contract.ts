@@ -10,6 +10,7 @@ import type {
 import type { AsyncStore } from "../../src/store/async.js";
 import type { DependencyStore, NewDependencyVersion } from "../../src/store/dependencies.js";
 import type { Store } from "../../src/store/index.js";
+import type { ReservedConfig, ReservedStore } from "../../src/store/reserved.js";
 import type { TriggerRecord, TriggerStore } from "../../src/store/triggers.js";
 
 /** Every store of one database, opened the way the platform opens them (main store first). */
@@ -17,6 +18,7 @@ export interface OpenedStores {
   store: Store;
   triggers: TriggerStore;
   dependencies: DependencyStore;
+  reserved: ReservedStore;
   queue: AsyncStore;
   close(): Promise<void>;
 }
@@ -273,6 +275,9 @@ export function storeContract(target: () => Promise<StoreTarget>): void {
       const tr = trigger(fn);
       expect(await s.triggers.create(tr)).toBe(true);
       expect(await s.triggers.claimFire(tr.id, 5000)).toBe(true);
+      await s.reserved.put(reservedConfig(fn, "latest"));
+      const keptReserved = reservedConfig(keep.fn, "latest");
+      await s.reserved.put(keptReserved);
       const keptTrigger = trigger(keep.fn);
       expect(await s.triggers.create(keptTrigger)).toBe(true);
       const requestId = randomUUID();
@@ -316,6 +321,7 @@ export function storeContract(target: () => Promise<StoreTarget>): void {
       expect(await s.store.getVersion(keep.fn.id, "latest")).toEqual(keep.latest);
       expect(await s.store.getAlias(keep.fn.id, "a1")).toBeDefined();
       expect(await s.triggers.get(keptTrigger.id)).toEqual(keptTrigger);
+      expect(await s.reserved.list(fn.projectId)).toEqual([keptReserved]);
       // Deleting a missing function is a no-op.
       await s.store.deleteFunction(fn.id);
     });
@@ -645,6 +651,39 @@ export function storeContract(target: () => Promise<StoreTarget>): void {
     });
   });
 
+  describe("reserved instances", () => {
+    it("puts (replacing in place), lists oldest first, per project, and deletes", async () => {
+      const { fn } = await newFunction();
+      const other = await newFunction();
+      const a = reservedConfig(fn, "latest");
+      const b = { ...reservedConfig(fn, "prod"), qualifierType: "alias" as const };
+      const c = reservedConfig(other.fn, "1");
+      for (const x of [a, b, c]) await s.reserved.put(x);
+      expect(await s.reserved.list(fn.projectId)).toEqual([a, b]);
+      const a2: ReservedConfig = {
+        ...a,
+        count: 3,
+        idleMode: true,
+        cronConfigs: [
+          { name: "day", cron: "0 0 8 * * ?", count: 2, startTime: 1, expiredTime: 2_000_000_000 },
+        ],
+        metricConfigs: [{ name: "m", type: "Concurrency", threshold: 60, min: 1 }],
+        updatedAt: 1_767_225_600,
+      };
+      await s.reserved.put(a2);
+      expect(await s.reserved.list(fn.projectId)).toEqual([a2, b]);
+      const mine = new Set([fn.id, other.fn.id]);
+      expect((await s.reserved.list()).filter((x) => mine.has(x.functionId))).toEqual([a2, b, c]);
+      await s.reserved.delete(fn.id, "latest");
+      await s.reserved.delete(fn.id, "latest");
+      expect(await s.reserved.list(fn.projectId)).toEqual([b]);
+      expect(await s.reserved.list(`p${uid()}`)).toEqual([]);
+      await expect(
+        s.reserved.put(reservedConfig(fnRecord("p", "gone"), "latest")),
+      ).rejects.toThrow();
+    });
+  });
+
   describe("reopening", () => {
     it("keeps everything and applies no migration twice", async () => {
       const { fn, latest } = await newFunction();
@@ -664,6 +703,20 @@ export function storeContract(target: () => Promise<StoreTarget>): void {
       expect((await s.store.listVersions(fn.id)).map((v) => v.version)).toEqual(["latest", "1"]);
     });
   });
+}
+
+function reservedConfig(fn: FunctionRecord, qualifier: string): ReservedConfig {
+  return {
+    projectId: fn.projectId,
+    functionId: fn.id,
+    qualifier,
+    qualifierType: "version",
+    count: 1,
+    idleMode: false,
+    cronConfigs: [],
+    metricConfigs: [],
+    updatedAt: 1000,
+  };
 }
 
 function invocation(functionId: string): InvocationRecord {

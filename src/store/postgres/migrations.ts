@@ -101,4 +101,20 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX dependency_versions_digest ON dependency_versions (digest);
   `,
   },
+  {
+    // Reserved instances (contract §1.10): one row per function and qualifier.
+    id: "0004-reserved-instances",
+    sql: `
+  CREATE TABLE reserved_instances (
+    function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    seq BIGINT NOT NULL DEFAULT nextval('store_seq'),
+    project_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (function_id, qualifier)
+  );
+  CREATE INDEX reserved_instances_project ON reserved_instances (project_id);
+  `,
+  },
 ];
