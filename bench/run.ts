@@ -14,6 +14,7 @@ import { machineInfo } from "./lib/machine.js";
 import { markdownTable, type Row } from "./lib/report.js";
 import { startServer, type Server } from "./lib/server.js";
 import { coldSection } from "./sections/cold.js";
+import { languagesSection } from "./sections/languages.js";
 import { sandboxSection } from "./sections/sandbox.js";
 import { latencySection, throughputSection } from "./sections/warm.js";
 
@@ -22,6 +23,7 @@ const SECTIONS = {
   throughput: throughputSection,
   cold: coldSection,
   sandbox: sandboxSection,
+  languages: languagesSection,
 } as const;
 type SectionName = keyof typeof SECTIONS;
 const isSection = (s: string): s is SectionName => Object.hasOwn(SECTIONS, s);

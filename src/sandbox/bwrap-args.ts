@@ -51,6 +51,16 @@ export function rootLayoutArgs(): string[] {
     else if (st.isDirectory()) args.push("--ro-bind", p, p);
   }
   for (const p of ETC_FILES) if (fs.existsSync(p)) args.push("--ro-bind", p, p);
+  // Debian's JDKs keep conf/ (java.security) under /etc/java-N-openjdk: the Java runtime needs it.
+  let etc: string[] = [];
+  try {
+    etc = fs.readdirSync("/etc");
+  } catch {
+    // no /etc listing: no JDK configuration either
+  }
+  for (const name of etc) {
+    if (/^java-\d+-openjdk$/.test(name)) args.push("--ro-bind", `/etc/${name}`, `/etc/${name}`);
+  }
   return args;
 }
 

@@ -76,4 +76,21 @@ describe("Custom runtime", () => {
     expect(plain.status).toBe(400);
     expect((plain.json as { error_code: string }).error_code).toBe("FSS.1011");
   });
+
+  it.each(["C#(.NET Core 3.1)", "Cangjie1.0", "Custom Image"])(
+    "refuses %s (not offered here) with FSS.1005 naming what is installed",
+    async (runtime) => {
+      const r = await t.api("POST", t.v2("/fgs/functions"), {
+        func_name: "not-here",
+        runtime,
+        handler: "index.handler",
+        code_type: "inline",
+      });
+      expect(r.status).toBe(400);
+      const j = r.json as { error_code: string; error_msg: string };
+      expect(j.error_code).toBe("FSS.1005");
+      // The feature is the list itself: the installed runtimes are named.
+      expect(j.error_msg).toContain("Custom, http");
+    },
+  );
 });
