@@ -295,6 +295,29 @@ describe("sync invocation", () => {
     expect((tooBig.json as { error_code: string }).error_code).toBe("FSS.1201");
   });
 
+  it("fails a result over 6 MB with 4004 and keeps serving", async () => {
+    const zip = await zipFiles({
+      "index.js": "exports.handler = async (e) => 'y'.repeat(e.bytes);",
+    });
+    await t.api("POST", t.v2("/fgs/functions"), {
+      ...(await createBody("big-result", "Node.js20.15", {})),
+      memory_size: 256,
+      func_code: { file: zip.toString("base64") },
+    });
+    const tooBig = await invoke(
+      "big-result",
+      { bytes: 6 * 1024 * 1024 + 1 },
+      { "X-CFF-Request-Version": "v1" },
+    );
+    expect(tooBig.status).toBe(200);
+    expect(tooBig.headers["x-func-err-code"]).toBe("4004");
+    expect(tooBig.headers["x-is-func-err"]).toBe("true");
+    expect((tooBig.json as { status: number }).status).toBe(4004);
+    const ok = await invoke("big-result", { bytes: 6 * 1024 * 1024 });
+    expect(ok.status).toBe(200);
+    expect(ok.body.length).toBe(6 * 1024 * 1024);
+  });
+
   it("answers 404 FSS.1051 for an unknown function", async () => {
     const r = await invoke("ghost", {});
     expect(r.status).toBe(404);
