@@ -15,13 +15,17 @@ import { markdownTable, type Row } from "./lib/report.js";
 import { startServer, type Server } from "./lib/server.js";
 import { coldSection } from "./sections/cold.js";
 import { languagesSection } from "./sections/languages.js";
+import { peersSection } from "./sections/peers.js";
 import { sandboxSection } from "./sections/sandbox.js";
+import { scalingSection } from "./sections/scaling.js";
 import { latencySection, throughputSection } from "./sections/warm.js";
 
 const SECTIONS = {
   latency: latencySection,
   throughput: throughputSection,
   cold: coldSection,
+  scaling: scalingSection,
+  peers: peersSection,
   sandbox: sandboxSection,
   languages: languagesSection,
 } as const;
@@ -153,6 +157,16 @@ async function main(): Promise<number> {
       tier,
       log,
       addRow: (r) => rows.push(r),
+      repoRoot,
+      startServer: (env) =>
+        startServer({
+          repoRoot,
+          isolation: cli.isolation,
+          useDist: cli.useDist,
+          ref: cli.ref,
+          log,
+          env,
+        }),
     };
     for (const name of selected) await SECTIONS[name](ctx);
   } catch (err) {

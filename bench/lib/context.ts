@@ -1,6 +1,7 @@
 import type { FnApi } from "./api.js";
 import type { Floor } from "./floor.js";
 import type { Row } from "./report.js";
+import type { Server } from "./server.js";
 
 /** Sample sizes and durations; `quick` shrinks them for a ~30 s smoke run. */
 export interface Plan {
@@ -42,4 +43,8 @@ export interface BenchContext {
   tier: string;
   log: (line: string) => void;
   addRow: (row: Row) => void;
+  /** The repository (the peers section installs into bench/.peers). */
+  repoRoot?: string;
+  /** Start another fngraph server like the main one, with extra FNGRAPH_* settings. */
+  startServer?: (env: Record<string, string>) => Promise<Server>;
 }

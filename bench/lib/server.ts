@@ -27,6 +27,11 @@ export interface ServerOptions {
   /** Build this git ref (a clean snapshot) instead of the working tree. */
   ref: string | undefined;
   log: (line: string) => void;
+  /**
+   * Extra environment (FNGRAPH_* settings). Default: the prewarmed pool off, so the main server's
+   * cold starts are plain ones; the scaling section starts a second server with it on.
+   */
+  env?: Record<string, string>;
 }
 
 export interface Server {
@@ -170,7 +175,10 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
     rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
   };
   try {
-    child = spawnChild(process.execPath, args, { cwd: opts.repoRoot });
+    child = spawnChild(process.execPath, args, {
+      cwd: opts.repoRoot,
+      env: { ...process.env, ...(opts.env ?? { FNGRAPH_PREWARM: "off" }) },
+    });
     // The banner's last line is printed after credentials.json is written.
     await child.waitForLine(/Credentials file/, 60_000);
     const credentials = JSON.parse(

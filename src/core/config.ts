@@ -33,7 +33,7 @@ export const configSchema = z.object({
   publicDependenciesDir: z.string().optional(),
   /**
    * Prewarmed runtimes (docs/scaling.md): `<language>:<memoryMB>[:full|loopback]=<count>,…`;
-   * "" turns the pool off. Languages listed also grow a pool for other sizes on demand.
+   * "" or "off" turns the pool off. Languages listed also grow a pool for other sizes on demand.
    */
   prewarm: z.string().default("nodejs:128=2"),
   /** Most prewarmed runtimes per (language, memory, network) that demand may grow to. */

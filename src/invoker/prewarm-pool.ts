@@ -71,9 +71,10 @@ export interface PrewarmPool {
   close(): Promise<void>;
 }
 
-/** `nodejs:128=2,python:256:loopback=1` → specs (network defaults to full). */
+/** `nodejs:128=2,python:256:loopback=1` → specs (network defaults to full); "off" → none. */
 export function parsePrewarmSpecs(text: string): PrewarmSpec[] {
   const specs: PrewarmSpec[] = [];
+  if (text.trim() === "off") return specs;
   for (const part of text.split(",").map((s) => s.trim())) {
     if (!part) continue;
     const m = /^([a-z0-9]+):(\d+)(?::(full|loopback))?=(\d+)$/.exec(part);
@@ -101,6 +102,8 @@ interface KeyState {
 interface LaunchedRuntimeSlot extends PrewarmedSlot {
   readonly launchedAt: number;
 }
+
+const REFILL_DELAY_MS = 50;
 
 const keyName = (k: PrewarmKey): string =>
   `${k.runtime.language}/${k.memoryMb}/${k.network}/${k.tmpMb}`;
@@ -255,7 +258,9 @@ export function createPrewarmPool(opts: PrewarmPoolOptions): PrewarmPool {
         // From here on the slot belongs to the function's pool, which stops it.
         everyone.delete(slot.runtime);
       } else misses++;
-      refill(s);
+      // Refill a little later: launching now would compete with this cold start's own work.
+      const t = opts.clock.setTimeout(() => refill(s), REFILL_DELAY_MS);
+      t.unref?.();
       return slot;
     },
     stats() {

@@ -291,7 +291,9 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     throw err;
   }
   const t2 = performance.now();
-  proc.applyRuntimeLimits();
+  // A prewarmed runtime keeps the launch CPU share until it is loaded: its load and first call
+  // are on a caller's critical path, and at 0.3 CPU they crawl (sandbox notes §11.2).
+  if (opts.loadNow) proc.applyRuntimeLimits();
 
   let loading = false;
   const load = async (spec: LoadSpec): Promise<Instance> => {
@@ -334,6 +336,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
       throw err;
     }
     const t3 = performance.now();
+    if (!opts.loadNow) proc.applyRuntimeLimits();
     output.detach(startCapture);
     const startLog = startCapture.text();
 
