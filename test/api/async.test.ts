@@ -1,4 +1,3 @@
-import { BasicCredentials } from "@huaweicloud/huaweicloud-sdk-core";
 import {
   AsyncInvokeFunctionRequest,
   CancelAsyncInvocationRequest,
@@ -6,7 +5,7 @@ import {
   DeleteFunctionAsyncInvokeConfigRequest,
   FuncAsyncDestinationConfig,
   FuncDestinationConfig,
-  FunctionGraphClient,
+  type FunctionGraphClient,
   ListActiveAsyncInvocationsRequest,
   ListAsyncInvocationsRequest,
   ListFunctionAsyncInvokeConfigRequest,
@@ -17,6 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createBody } from "../helpers/platform.js";
+import { sdkClient } from "../helpers/sdk.js";
 import { startAsyncPlatform, waitFor } from "../async/helpers.js";
 
 let t: Awaited<ReturnType<typeof startAsyncPlatform>>;
@@ -118,17 +118,7 @@ function invocationLog(requestId: string): string | undefined {
 
 beforeAll(async () => {
   t = await startAsyncPlatform({ asyncDispatch: { retryBaseMs: 50, retryMaxMs: 200 } });
-  const c = t.platform.credentials;
-  client = FunctionGraphClient.newBuilder()
-    .withCredential(
-      new BasicCredentials()
-        .withAk(c.access_key)
-        .withSk(c.secret_key)
-        .withProjectId(c.project_id)
-        .withIamEndpoint(c.endpoint),
-    )
-    .withEndpoint(c.endpoint)
-    .build();
+  client = sdkClient(t.platform.credentials);
   urns["flaky"] = await create("async-flaky", FLAKY, {
     strategy_config: { concurrency: 1, concurrent_num: 20 },
   });

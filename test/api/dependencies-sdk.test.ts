@@ -1,15 +1,15 @@
-import { BasicCredentials } from "@huaweicloud/huaweicloud-sdk-core";
 import {
   CreateDependencyRequestBody,
   CreateDependencyVersionRequest,
   DeleteDependencyVersionRequest,
-  FunctionGraphClient,
+  type FunctionGraphClient,
   ListDependenciesRequest,
   ListDependencyVersionRequest,
   ShowDependencyVersionRequest,
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, startTestPlatform, zipFiles, type TestPlatform } from "../helpers/platform.js";
+import { sdkClient } from "../helpers/sdk.js";
 import { greetFiles } from "./dependencies-helpers.js";
 
 // The official SDK's dependency calls, signed with AK/SK. The SDK hands back parsed JSON.
@@ -20,13 +20,7 @@ const wire = (res: object): Record<string, unknown> => res as Record<string, unk
 
 beforeAll(async () => {
   t = await startTestPlatform();
-  const c = t.platform.credentials;
-  const cred = new BasicCredentials()
-    .withAk(c.access_key)
-    .withSk(c.secret_key)
-    .withIamEndpoint(c.endpoint)
-    .withProjectId(c.project_id);
-  client = FunctionGraphClient.newBuilder().withCredential(cred).withEndpoint(c.endpoint).build();
+  client = sdkClient(t.platform.credentials);
 });
 afterAll(async () => {
   await t.close();

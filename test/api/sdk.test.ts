@@ -1,12 +1,10 @@
-import { BasicCredentials } from "@huaweicloud/huaweicloud-sdk-core";
-import { Region } from "@huaweicloud/huaweicloud-sdk-core/region/region.js";
 import {
   CreateFunctionRequest,
   CreateFunctionRequestBody,
   DeleteFunctionRequest,
   ExportFunctionRequest,
   FuncCode,
-  FunctionGraphClient,
+  type FunctionGraphClient,
   InvokeFunctionRequest,
   ListFunctionsRequest,
   ShowFunctionCodeRequest,
@@ -23,27 +21,10 @@ import {
   zipFiles,
   type TestPlatform,
 } from "../helpers/platform.js";
+import { sdkClient } from "../helpers/sdk.js";
 
 let t: TestPlatform;
 let client: FunctionGraphClient;
-
-/** The official client, configured as a user would from credentials.json. */
-function sdkClient(opts: { projectId?: string; sk?: string } = {}): FunctionGraphClient {
-  const c = t.platform.credentials;
-  const cred = new BasicCredentials()
-    .withAk(c.access_key)
-    .withSk(opts.sk ?? c.secret_key)
-    .withIamEndpoint(c.endpoint);
-  if (opts.projectId !== "") {
-    cred.withProjectId(opts.projectId ?? c.project_id);
-    return FunctionGraphClient.newBuilder().withCredential(cred).withEndpoint(c.endpoint).build();
-  }
-  // Without a project id the SDK asks IAM (GET /v3/projects?name=<region>) for it.
-  return FunctionGraphClient.newBuilder()
-    .withCredential(cred)
-    .withRegion(new Region(c.region, c.endpoint))
-    .build();
-}
 
 /** The SDK hands back the parsed JSON itself (snake_case fields), not model instances. */
 /** The SDK types events as string → object maps; any JSON object goes on the wire. */
@@ -52,7 +33,7 @@ const wire = (res: object): Record<string, unknown> => res as Record<string, unk
 
 beforeAll(async () => {
   t = await startTestPlatform();
-  client = sdkClient();
+  client = sdkClient(t.platform.credentials);
 });
 afterAll(async () => {
   await t.close();
@@ -186,20 +167,24 @@ describe("the official Huawei Cloud SDK (AK/SK) against fngraph", () => {
   });
 
   it("finds the project id through GET /v3/projects when none is configured", async () => {
-    const noProject = sdkClient({ projectId: "" });
+    const noProject = sdkClient(t.platform.credentials, { projectId: "" });
     const list = await noProject.listFunctions(new ListFunctionsRequest());
     expect(list.functions!.map((f) => wire(f)["func_name"])).toContain("sdk-node");
   });
 
   it("is refused with a wrong secret key (401) and for another project (403)", async () => {
     await expect(
-      sdkClient({ sk: "x".repeat(40) }).listFunctions(new ListFunctionsRequest()),
+      sdkClient(t.platform.credentials, { sk: "x".repeat(40) }).listFunctions(
+        new ListFunctionsRequest(),
+      ),
     ).rejects.toMatchObject({
       httpStatusCode: 401,
       errorCode: "FSS.0401",
     });
     await expect(
-      sdkClient({ projectId: "0".repeat(32) }).listFunctions(new ListFunctionsRequest()),
+      sdkClient(t.platform.credentials, { projectId: "0".repeat(32) }).listFunctions(
+        new ListFunctionsRequest(),
+      ),
     ).rejects.toMatchObject({
       httpStatusCode: 403,
       errorCode: "FSS.0403",

@@ -1,4 +1,3 @@
-import { BasicCredentials } from "@huaweicloud/huaweicloud-sdk-core";
 import {
   CreateFunctionVersionRequest,
   CreateFunctionVersionRequestBody,
@@ -6,7 +5,7 @@ import {
   CreateVersionAliasRequestBody,
   DeleteFunctionRequest,
   DeleteVersionAliasRequest,
-  FunctionGraphClient,
+  type FunctionGraphClient,
   InvokeFunctionRequest,
   ListFunctionVersionsRequest,
   ListVersionAliasesRequest,
@@ -21,6 +20,7 @@ import {
 } from "@huaweicloud/huaweicloud-sdk-functiongraph";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, type TestPlatform } from "../helpers/platform.js";
+import { sdkClient } from "../helpers/sdk.js";
 import { versionsApi } from "./versions-helpers.js";
 
 let t: TestPlatform;
@@ -35,13 +35,7 @@ const urn = (fn: string, q = ""): string =>
 beforeAll(async () => {
   t = await startTestPlatform();
   api = versionsApi(t);
-  const c = t.platform.credentials;
-  const cred = new BasicCredentials()
-    .withAk(c.access_key)
-    .withSk(c.secret_key)
-    .withIamEndpoint(c.endpoint)
-    .withProjectId(c.project_id);
-  client = FunctionGraphClient.newBuilder().withCredential(cred).withEndpoint(c.endpoint).build();
+  client = sdkClient(t.platform.credentials);
 });
 afterAll(async () => {
   await t.close();

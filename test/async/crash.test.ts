@@ -1,93 +1,21 @@
 import Database from "better-sqlite3";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { killChildPlatforms, processesIn, startChildPlatform } from "../helpers/child-platform.js";
 import { call, createBody, getToken } from "../helpers/platform.js";
 import { waitFor } from "./helpers.js";
 
-const root = path.resolve(import.meta.dirname, "..", "..");
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "fngraph-async-crash-"));
-const children: ChildProcess[] = [];
 const TOTAL = 1000;
 
-interface Creds {
-  endpoint: string;
-  project_id: string;
-  user: string;
-  password: string;
-  domain_name: string;
-  region: string;
-}
-
-/** `fngraph serve` as a real process on the shared data dir. */
-async function startServer(): Promise<{ child: ChildProcess; creds: Creds; token: string }> {
-  const credFile = path.join(dataDir, "credentials.json");
-  rmSync(credFile, { force: true });
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(root, "src", "entry.ts"),
-      "serve",
-      "--port",
-      "0",
-      "--gateway-port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--isolation",
-      "C",
-      "--log-level",
-      "warn",
-    ],
-    {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, FNGRAPH_HOST: "127.0.0.1" },
-    },
-  );
-  children.push(child);
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const onExit = (code: number | null) =>
-      reject(new Error(`server exited early (${code}): ${out}`));
-    child.once("exit", onExit);
-    const check = setInterval(() => {
-      if (out.includes("fngraph is running")) {
-        clearInterval(check);
-        child.off("exit", onExit);
-        resolve();
-      }
-    }, 20);
-  });
-  const creds = JSON.parse(readFileSync(credFile, "utf8")) as Creds;
-  const token = await getToken(
-    creds.endpoint,
-    creds.user,
-    creds.password,
-    creds.domain_name,
-    creds.region,
-  );
-  return { child, creds, token };
-}
-
-function processesIn(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readlinkSync(`/proc/${name}/cwd`).startsWith(dir)) pids.push(Number(name));
-    } catch {
-      // gone or not ours to read
-    }
-  }
-  return pids;
+/** `fngraph serve` as a real process on the shared data dir, with a token. */
+async function startServer() {
+  const s = await startChildPlatform({ dataDir });
+  const c = s.creds;
+  return { ...s, token: await getToken(c.endpoint, c.user, c.password, c.domain_name, c.region) };
 }
 
 const records = z.object({
@@ -98,7 +26,7 @@ const records = z.object({
 });
 
 /** Every record of the function (all pages). */
-async function allRecords(s: { creds: Creds; token: string }, urn: string) {
+async function allRecords(s: Awaited<ReturnType<typeof startServer>>, urn: string) {
   const out: z.infer<typeof records>["invocations"] = [];
   for (let marker = 0; ; marker += 500) {
     const r = await call(
@@ -115,7 +43,7 @@ async function allRecords(s: { creds: Creds; token: string }, urn: string) {
 }
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await killChildPlatforms();
   // Instances of the killed platform notice their channel closed and exit.
   await waitFor(() => (processesIn(dataDir).length === 0 ? true : undefined), 10_000).catch(() => {
     for (const pid of processesIn(dataDir)) process.kill(pid, "SIGKILL");
@@ -160,8 +88,7 @@ describe("async durability across kill -9", () => {
       }),
     );
     expect(accepted).toHaveLength(TOTAL);
-    first.child.kill("SIGKILL");
-    await new Promise((r) => first.child.once("exit", r));
+    await first.stop("SIGKILL");
     // What the dead platform left behind, read straight from its database.
     const db = new Database(path.join(dataDir, "fngraph.db"));
     const left = db.prepare("SELECT request_id, status FROM async_invocations").all() as {
@@ -191,7 +118,6 @@ describe("async durability across kill -9", () => {
     expect(after.filter((r) => r.status !== "SUCCESS")).toEqual([]);
     // The calls the crash cut short ran again.
     expect(running.every((id) => byId.get(id)!.invoke_count >= 2)).toBe(true);
-    second.child.kill("SIGTERM");
-    await new Promise((r) => second.child.once("exit", r));
+    await second.stop("SIGTERM");
   }, 90_000);
 });

@@ -2,7 +2,6 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Clock, TimerHandle } from "../../src/core/clock.js";
 import { loadConfig } from "../../src/core/config.js";
 import type { FunctionRecord, FunctionVersion } from "../../src/core/types.js";
 import { startPlatform, type PlatformOptions } from "../../src/main.js";
@@ -12,49 +11,7 @@ import type { AsyncStore } from "../../src/store/async.js";
 import type { Store } from "../../src/store/index.js";
 import { call, getToken, type TestPlatform } from "../helpers/platform.js";
 
-/** A Clock whose time and timers move only when told to. */
-export interface FakeClock extends Clock {
-  advance(ms: number): Promise<void>;
-  pending(): number;
-}
-
-export function createFakeClock(start = Date.UTC(2026, 0, 1)): FakeClock {
-  let now = start;
-  let seq = 0;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  return {
-    now: () => now,
-    setTimeout: (fn, ms): TimerHandle => {
-      const id = ++seq;
-      timers.set(id, { at: now + Math.max(0, ms), fn });
-      return { id } as TimerHandle;
-    },
-    clearTimeout: (h) => {
-      timers.delete((h as { id: number }).id);
-    },
-    pending: () => timers.size,
-    async advance(ms) {
-      const until = now + ms;
-      for (;;) {
-        const due = [...timers.entries()]
-          .filter(([, t]) => t.at <= until)
-          .sort((a, b) => a[1].at - b[1].at)[0];
-        if (!due) break;
-        timers.delete(due[0]);
-        now = Math.max(now, due[1].at);
-        due[1].fn();
-        await settle();
-      }
-      now = until;
-      await settle();
-    },
-  };
-}
-
-/** Let promise chains and setImmediate callbacks run. */
-export async function settle(rounds = 5): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
-}
+export { createFakeClock, settle, type FakeClock } from "../helpers/fake-clock.js";
 
 /** Poll `check` until it returns a value (real time; for real servers and processes). */
 export async function waitFor<T>(

@@ -1,98 +1,21 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { killChildPlatforms, processesIn, startChildPlatform } from "../helpers/child-platform.js";
 import { call, createBody, getToken, NODE_ECHO, PY_ECHO } from "../helpers/platform.js";
 
-const root = path.resolve(import.meta.dirname, "..", "..");
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "fngraph-restart-"));
-const children: ChildProcess[] = [];
 
-interface Creds {
-  endpoint: string;
-  gateway_endpoint: string;
-  project_id: string;
-  user: string;
-  password: string;
-  domain_name: string;
-  region: string;
-  access_key: string;
+/** `fngraph serve` as a real process, its banner naming the endpoint of credentials.json. */
+async function startServer() {
+  const s = await startChildPlatform({ dataDir });
+  expect(s.output()).toContain(s.creds.endpoint);
+  return s;
 }
 
-/** `fngraph serve` as a real process (through tsx, from source), on port 0. */
-async function startServer(): Promise<{ child: ChildProcess; creds: Creds }> {
-  const credFile = path.join(dataDir, "credentials.json");
-  rmSync(credFile, { force: true });
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(root, "src", "entry.ts"),
-      "serve",
-      "--port",
-      "0",
-      "--gateway-port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--isolation",
-      "C",
-      "--log-level",
-      "warn",
-    ],
-    {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, FNGRAPH_HOST: "127.0.0.1" },
-    },
-  );
-  children.push(child);
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const onExit = (code: number | null) =>
-      reject(new Error(`server exited early (${code}): ${out}`));
-    child.once("exit", onExit);
-    const check = setInterval(() => {
-      if (out.includes("fngraph is running")) {
-        clearInterval(check);
-        child.off("exit", onExit);
-        resolve();
-      }
-    }, 20);
-  });
-  const creds = JSON.parse(readFileSync(credFile, "utf8")) as Creds;
-  expect(out).toContain(creds.endpoint);
-  return { child, creds };
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  child.kill("SIGTERM");
-  return exited;
-}
-
-/** Pids whose working directory is inside `dir` (function instances run in their code dir). */
-function processesIn(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readlinkSync(`/proc/${name}/cwd`).startsWith(dir)) pids.push(Number(name));
-    } catch {
-      // gone or not ours to read
-    }
-  }
-  return pids;
-}
-
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+afterAll(async () => {
+  await killChildPlatforms();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -129,7 +52,7 @@ describe("the platform as a process: credentials, SIGTERM, restart", () => {
       expect((inv.json as { event: unknown }).event).toEqual({ n: 1 });
     }
     expect(processesIn(dataDir).length).toBeGreaterThan(0);
-    expect(await stop(first.child)).toBe(0);
+    expect(await first.stop()).toBe(0);
     expect(processesIn(dataDir)).toEqual([]);
 
     const second = await startServer();
@@ -157,6 +80,6 @@ describe("the platform as a process: credentials, SIGTERM, restart", () => {
       h,
     );
     expect(oldToken.status).toBe(200);
-    expect(await stop(second.child)).toBe(0);
+    expect(await second.stop()).toBe(0);
   }, 60_000);
 });

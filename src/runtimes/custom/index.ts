@@ -2,7 +2,7 @@ import path from "node:path";
 import { FsError } from "../../core/errors.js";
 import { findEntry } from "../../packages/handler-entry.js";
 import type { ZipEntry } from "../../packages/zip-entry.js";
-import type { SandboxPaths } from "../../sandbox/types.js";
+import { baseEnv } from "../base-env.js";
 import type { Language, RuntimeDef } from "../types.js";
 
 /** FunctionGraph names of the custom runtime (contract §3.8). */
@@ -41,15 +41,7 @@ export function createBootstrapRuntime(
       path.posix.join(paths.runtimeRoot, "runtime.cjs"),
       opts.mode,
     ],
-    baseEnv: (paths: SandboxPaths) => ({
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      HOME: paths.tmpDir,
-      TMPDIR: paths.tmpDir,
-      LANG: "C.UTF-8",
-      LD_LIBRARY_PATH: path.posix.join(paths.codeRoot, "lib"),
-      RUNTIME_CODE_ROOT: paths.codeRoot,
-      RUNTIME_ROOT: paths.runtimeRoot,
-    }),
+    baseEnv,
     checkPackage: checkBootstrap,
     freeHandler: true,
     ownNetwork: opts.ownNetwork,

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { FsError } from "../../core/errors.js";
 import type { ZipEntry } from "../../packages/zip-entry.js";
-import type { SandboxPaths } from "../../sandbox/types.js";
+import { baseEnv } from "../base-env.js";
 import type { RuntimeDef } from "../types.js";
 
 /** FunctionGraph Java runtime names, all served by the installed JDK (Debian 12: 17). */
@@ -40,15 +40,7 @@ export function createJavaRuntime(opts: JavaRuntimeOptions): RuntimeDef {
       path.posix.join(paths.runtimeRoot, "fngraph-runtime.jar"),
       "io.fngraph.runtime.Main",
     ],
-    baseEnv: (paths: SandboxPaths) => ({
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      HOME: paths.tmpDir,
-      TMPDIR: paths.tmpDir,
-      LANG: "C.UTF-8",
-      LD_LIBRARY_PATH: path.posix.join(paths.codeRoot, "lib"),
-      RUNTIME_CODE_ROOT: paths.codeRoot,
-      RUNTIME_ROOT: paths.runtimeRoot,
-    }),
+    baseEnv,
     checkPackage: (entries, handler) => checkJavaPackage(entries, handler),
     codeTypes: ["jar"],
   };

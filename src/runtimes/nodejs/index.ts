@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { SandboxPaths } from "../../sandbox/types.js";
+import { baseEnv } from "../base-env.js";
 import type { RuntimeDef } from "../types.js";
 
 /** FunctionGraph Node.js runtime names; all are served by the one installed node. */
@@ -36,17 +37,8 @@ export function createNodeRuntime(opts: NodeRuntimeOptions): RuntimeDef {
       "--no-warnings",
       path.posix.join(paths.runtimeRoot, "runtime.cjs"),
     ],
-    baseEnv: (paths: SandboxPaths) => ({
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      HOME: paths.tmpDir,
-      TMPDIR: paths.tmpDir,
-      LANG: "C.UTF-8",
-      NODE_PATH: path.posix.join(paths.codeRoot, "node_modules"),
-      // Dependency packages (issue 8, docs/dependencies.md): native libraries in a `lib/` folder.
-      LD_LIBRARY_PATH: path.posix.join(paths.codeRoot, "lib"),
-      RUNTIME_CODE_ROOT: paths.codeRoot,
-      RUNTIME_ROOT: paths.runtimeRoot,
-    }),
+    baseEnv: (paths: SandboxPaths) =>
+      baseEnv(paths, { NODE_PATH: path.posix.join(paths.codeRoot, "node_modules") }),
   };
 }
 

@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { SandboxPaths } from "../../sandbox/types.js";
+import { baseEnv } from "../base-env.js";
 import type { RuntimeDef } from "../types.js";
 
 /** FunctionGraph PHP runtime names, served by the installed php-cli (Debian: 8.2). */
@@ -34,14 +34,6 @@ export function createPhpRuntime(opts: PhpRuntimeOptions): RuntimeDef {
       "log_errors=0",
       path.posix.join(paths.runtimeRoot, "runtime.php"),
     ],
-    baseEnv: (paths: SandboxPaths) => ({
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      HOME: paths.tmpDir,
-      TMPDIR: paths.tmpDir,
-      LANG: "C.UTF-8",
-      LD_LIBRARY_PATH: path.posix.join(paths.codeRoot, "lib"),
-      RUNTIME_CODE_ROOT: paths.codeRoot,
-      RUNTIME_ROOT: paths.runtimeRoot,
-    }),
+    baseEnv,
   };
 }

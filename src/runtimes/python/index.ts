@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { SandboxPaths } from "../../sandbox/types.js";
+import { baseEnv } from "../base-env.js";
 import type { RuntimeDef } from "../types.js";
 
 /** FunctionGraph Python runtime names served by the one installed python3 (no Python 2). */
@@ -31,22 +32,15 @@ export function createPythonRuntime(opts: PythonRuntimeOptions): RuntimeDef {
       "-s",
       path.posix.join(paths.runtimeRoot, "runtime.py"),
     ],
-    baseEnv: (paths: SandboxPaths) => ({
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      HOME: paths.tmpDir,
-      TMPDIR: paths.tmpDir,
-      LANG: "C.UTF-8",
-      PYTHONUNBUFFERED: "1",
-      PYTHONDONTWRITEBYTECODE: "1",
-      // Dependency packages (issue 8, docs/dependencies.md) are merged into the code root:
-      // packages at the root (pip install -t), a `python/` folder, or a `site-packages/` tree;
-      // native libraries in a `lib/` folder.
-      PYTHONPATH: ["", "python", "site-packages"]
-        .map((dir) => path.posix.join(paths.codeRoot, dir))
-        .join(":"),
-      LD_LIBRARY_PATH: path.posix.join(paths.codeRoot, "lib"),
-      RUNTIME_CODE_ROOT: paths.codeRoot,
-      RUNTIME_ROOT: paths.runtimeRoot,
-    }),
+    baseEnv: (paths: SandboxPaths) =>
+      baseEnv(paths, {
+        PYTHONUNBUFFERED: "1",
+        PYTHONDONTWRITEBYTECODE: "1",
+        // Dependency packages (issue 8, docs/dependencies.md) are merged into the code root:
+        // packages at the root (pip install -t), a `python/` folder, or a `site-packages/` tree.
+        PYTHONPATH: ["", "python", "site-packages"]
+          .map((dir) => path.posix.join(paths.codeRoot, dir))
+          .join(":"),
+      }),
   };
 }
