@@ -191,6 +191,11 @@ export function createReservedInstances(opts: ReservedOptions): ReservedInstance
           `reserved instances (${peak}) exceed the function's max instances (${max})`,
         );
       }
+      // Settings of functions or versions deleted since no longer hold any of the quota.
+      for (const other of [...configs.values()]) {
+        if (other.projectId !== c.projectId || keyOf(other) === keyOf(c)) continue;
+        if (!(await opts.resolve(other))) release(other);
+      }
       const limit = Math.floor(opts.invoker.concurrencyQuota * RESERVED_SHARE);
       const others = reservedIn(c.projectId, keyOf(c));
       if (others + peak > limit) {
