@@ -7,8 +7,10 @@ import { fileURLToPath } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const report = path.join(root, ".tmp", "vitest-results.json");
+const leaks = path.join(root, ".tmp", "test-leaks.txt"); // written by test/global-leaks.ts
 mkdirSync(path.dirname(report), { recursive: true });
 rmSync(report, { force: true });
+rmSync(leaks, { force: true });
 
 const vitest = path.join(root, "node_modules", "vitest", "vitest.mjs");
 const r = spawnSync(
@@ -39,7 +41,13 @@ if (existsSync(report)) {
 } else {
   failed = 1;
 }
-const code = r.status ?? 1;
+if (existsSync(leaks)) {
+  process.stdout.write(readFileSync(leaks, "utf8"));
+  failed += 1;
+}
+let code = r.status ?? 1;
 if (code !== 0 && failed === 0) failed = 1;
+// Vitest may exit 0 when its global teardown (the leak check) throws.
+if (failed > 0 && code === 0) code = 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code);
