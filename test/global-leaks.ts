@@ -1,5 +1,6 @@
 // Vitest global setup: fail the run when it leaves behind a sandbox process (uid 1003), a
 // fngraph cgroup or a loop mount that was not there before it started (CONVENTIONS, Tests).
+// Two test runs at once on one machine would see each other's instances: run one at a time.
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
