@@ -59,7 +59,14 @@ export function createInstanceStarter(opts: StarterOptions): StartInstance {
     // Mounts are fixed at launch, so only functions without any can use a prewarmed sandbox.
     const slot =
       mounts.length === 0 ? opts.prewarm?.take({ runtime, memoryMb, network, tmpMb }) : undefined;
-    const codeDir = await opts.codeDir(t.version.codeDigest, t.version.dependencies ?? []);
+    let codeDir: string;
+    try {
+      codeDir = await opts.codeDir(t.version.codeDigest, t.version.dependencies ?? []);
+    } catch (err) {
+      // A taken slot is never returned to the pool: stop it.
+      if (slot) await slot.runtime.kill();
+      throw err;
+    }
     try {
       if (slot) {
         try {
