@@ -21,6 +21,7 @@ import { createSandbox } from "./sandbox/index.js";
 import { createPlainProcessSandbox } from "./sandbox/plain-process.js";
 import type { Sandbox } from "./sandbox/types.js";
 import { createRuntimeRegistry } from "./runtimes/registry.js";
+import { createRecordBatcher } from "./invoker/record-batcher.js";
 import { createInvoker } from "./invoker/invoker.js";
 import { createPrewarmPool, parsePrewarmSpecs } from "./invoker/prewarm-pool.js";
 import { createReservedInstances } from "./invoker/reserved-instances.js";
@@ -99,6 +100,13 @@ export async function startPlatform(
   try {
     const store = await openStore(config.store);
     closers.push(() => store.close());
+    // Closed after the invoker (closers run in reverse), so the last calls' records are kept.
+    const records = createRecordBatcher({
+      write: (rs) => store.addInvocations(rs),
+      clock,
+      logger: logger.child({ part: "records" }),
+    });
+    closers.push(() => records.close());
     const identity = await loadOrCreateIdentity(store, config.region);
 
     const blobs = await createBlobStore({
@@ -156,7 +164,7 @@ export async function startPlatform(
           digest,
           dependencies.map((d) => d.digest),
         ),
-      record: (r) => store.addInvocation(r),
+      record: async (r) => records.add(r),
       logger: logger.child({ part: "invoker" }),
       clock,
       keepAliveMs: config.keepAliveSeconds * 1000,

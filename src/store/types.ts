@@ -49,6 +49,8 @@ export interface Store {
   deleteAlias(functionId: string, name: string): Promise<void>;
 
   addInvocation(r: InvocationRecord): Promise<void>;
+  /** Several records in one transaction (the invoker batches them off the hot path). */
+  addInvocations(rs: readonly InvocationRecord[]): Promise<void>;
   getInvocation(requestId: string): Promise<InvocationRecord | undefined>;
 
   close(): Promise<void>;

@@ -440,6 +440,14 @@ export function storeContract(target: () => Promise<StoreTarget>): void {
       expect(await s.store.getInvocation(r.requestId)).toEqual(r2);
       expect(await s.store.getInvocation(randomUUID())).toBeUndefined();
     });
+
+    it("adds a batch of records in one call", async () => {
+      const { fn } = await newFunction();
+      const batch = [invocation(fn.id), invocation(fn.id), invocation(fn.id)];
+      await s.store.addInvocations(batch);
+      for (const r of batch) expect(await s.store.getInvocation(r.requestId)).toEqual(r);
+      await s.store.addInvocations([]);
+    });
   });
 
   describe("triggers", () => {

@@ -40,6 +40,17 @@ export interface PostgresStoreOptions extends PostgresTarget {
   poolSize?: number;
 }
 
+const INSERT_INVOCATION = `INSERT INTO invocations (request_id, function_id, created_at, data) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (request_id) DO UPDATE SET function_id = excluded.function_id,
+    created_at = excluded.created_at, data = excluded.data`;
+
+const invocationParams = (r: InvocationRecord): unknown[] => [
+  r.requestId,
+  r.functionId,
+  String(r.startedAt),
+  JSON.stringify(r),
+];
+
 /**
  * The metadata Store on PostgreSQL (ARCHITECTURE §8), for platforms sharing one database. Same
  * semantics as the SQLite store method for method: what SQLite does in one transaction runs in
@@ -209,12 +220,13 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
       ]);
     },
     addInvocation: async (r: InvocationRecord) => {
-      await pool.query(
-        `INSERT INTO invocations (request_id, function_id, created_at, data) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (request_id) DO UPDATE SET function_id = excluded.function_id,
-           created_at = excluded.created_at, data = excluded.data`,
-        [r.requestId, r.functionId, String(r.startedAt), JSON.stringify(r)],
-      );
+      await pool.query(INSERT_INVOCATION, invocationParams(r));
+    },
+    addInvocations: async (rs) => {
+      if (rs.length === 0) return;
+      await transaction(pool, async (c) => {
+        for (const r of rs) await c.query(INSERT_INVOCATION, invocationParams(r));
+      });
     },
     getInvocation: async (requestId) => {
       const row = await one("SELECT data FROM invocations WHERE request_id = $1", [requestId]);

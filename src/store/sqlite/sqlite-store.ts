@@ -100,6 +100,10 @@ export function createSqliteStore(file: string): Store {
     return true;
   });
 
+  const addInvocations = db.transaction((rs: readonly InvocationRecord[]): void => {
+    for (const r of rs)
+      q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
+  });
   const deleteVersion = db.transaction((functionId: string, version: string): void => {
     q.deleteVersionAliases.run(functionId, version);
     q.deleteVersion.run(functionId, version);
@@ -172,6 +176,7 @@ export function createSqliteStore(file: string): Store {
     deleteAlias: async (functionId, name) => {
       q.deleteAlias.run(functionId, name);
     },
+    addInvocations: async (rs) => addInvocations(rs),
     addInvocation: async (r: InvocationRecord) => {
       q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
     },
