@@ -169,6 +169,33 @@ describe("reserved instances", () => {
 });
 
 describe("prewarmed pool", () => {
+  it("serves Python functions from prewarmed runtimes too", async () => {
+    const p = await startTestPlatform({ prewarm: "python:128=1" });
+    try {
+      const ready = async () =>
+        ((await p.api("GET", "/healthz")).json as { invoker: { prewarm: { ready: number } } })
+          .invoker.prewarm.ready;
+      const deadline = Date.now() + 15_000;
+      while ((await ready()) < 1 && Date.now() < deadline) await waitFor(() => false, 100);
+      expect(await ready()).toBe(1);
+      const body = await createBody("pw-py", "Python3.10", {
+        "index.py":
+          "def handler(event, context):\n    return {'me': 'pw-py', 'n': event.get('n')}\n",
+      });
+      expect((await p.api("POST", p.v2("/fgs/functions"), body)).status).toBe(200);
+      const r = await p.api("POST", p.v2("/fgs/functions/pw-py/invocations"), { n: 7 });
+      expect(r.json).toEqual({ me: "pw-py", n: 7 });
+      const summary = JSON.parse(r.headers["x-cff-invoke-summary"]!) as {
+        coldStart: boolean;
+        timings: Record<string, number>;
+      };
+      expect(summary.coldStart).toBe(true);
+      expect(summary.timings["prewarmed"]).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
   it("specialises prewarmed runtimes, one function per slot", async () => {
     const p = await startTestPlatform({ prewarm: "nodejs:128=2" });
     try {

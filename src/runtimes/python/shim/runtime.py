@@ -3,6 +3,7 @@
 # UTF-8 JSON per frame. stdout/stderr belong to the function. Each invocation runs on its own
 # thread, so several can be in flight at once.
 import json
+import importlib
 import os
 import queue
 import resource
@@ -230,6 +231,8 @@ def _load(msg):
         for extra in (os.path.join(root, "python"), root):
             if extra not in sys.path:
                 sys.path.insert(0, extra)
+        # A prewarmed runtime saw the code dir empty at boot; forget the cached listings.
+        importlib.invalidate_caches()
         handler = _resolve(msg["handler"])
     except BaseException as exc:  # SyntaxError, ImportError, SystemExit in module code …
         _flush()
