@@ -30,6 +30,8 @@ import { createAuthenticator, createTokenService, generateIdentity } from "./aut
 import { createFunctionService } from "./api/function-service.js";
 import { createApiServer, createGatewayServer } from "./api/server.js";
 import type { VersionHooks } from "./api/versions-service.js";
+import { toConfigModel } from "./async/config.js";
+import { toQualifiedUrn } from "./core/urn.js";
 import { openTriggerStore } from "./store/triggers.js";
 import {
   createAsyncDelivery,
@@ -39,6 +41,7 @@ import {
 } from "./triggers/index.js";
 import { createAsyncService, createDispatcher, type DispatcherOptions } from "./async/index.js";
 import { openAsyncStore } from "./store/async.js";
+import type { AsyncStore } from "./store/async-types.js";
 
 /** What `<data>/credentials.json` holds (ARCHITECTURE §1). */
 export interface Credentials {
@@ -194,12 +197,34 @@ export async function startPlatform(
       ttlSeconds: 3600,
       now: () => clock.now(),
     });
-    // Triggers (issue 7) are built once the async queue exists; version deletes reach them here.
-    const late: { triggers?: TriggerService } = {};
+    // Triggers (issue 7) and the async store are built later; version events reach them here.
+    const late: { triggers?: TriggerService; asyncStore?: AsyncStore } = {};
     const triggerHooks: VersionHooks = {
       deleting: async (fn, version) => late.triggers?.hooks.deleting(fn, version),
       triggerCount: async (fn, qualifier) =>
         (await late.triggers?.hooks.triggerCount(fn, qualifier)) ?? 0,
+      // A published version keeps the async config latest had (issue 5: the snapshot includes it).
+      published: async (fn, version) => {
+        const c = await late.asyncStore?.getConfig(fn.id, "latest");
+        if (!c || !late.asyncStore) return;
+        const now = clock.now();
+        await late.asyncStore.putConfig({
+          ...c,
+          qualifier: version.version,
+          createdAt: now,
+          lastModified: now,
+        });
+      },
+      asyncConfig: async (fn, version) => {
+        const c = await late.asyncStore?.getConfig(fn.id, version);
+        const ref = {
+          region: config.region,
+          projectId: fn.projectId,
+          package: fn.package,
+          name: fn.name,
+        };
+        return c ? toConfigModel(c, toQualifiedUrn(ref, version)) : null;
+      },
     };
     const functions = createFunctionService({
       hooks: triggerHooks,
@@ -240,6 +265,7 @@ export async function startPlatform(
 
     const asyncStore = await openAsyncStore(config.store);
     closers.push(() => asyncStore.close());
+    late.asyncStore = asyncStore;
     const dispatcher = createDispatcher({
       store: asyncStore,
       invoker,
