@@ -200,7 +200,11 @@ export async function startPlatform(
     // Triggers (issue 7) and the async store are built later; version events reach them here.
     const late: { triggers?: TriggerService; asyncStore?: AsyncStore } = {};
     const triggerHooks: VersionHooks = {
-      deleting: async (fn, version) => late.triggers?.hooks.deleting(fn, version),
+      deleting: async (fn, version) => {
+        await late.triggers?.hooks.deleting(fn, version);
+        // A whole function's async rows go with it in the store; a version's config goes here.
+        if (version !== undefined) await late.asyncStore?.deleteConfig(fn.id, version);
+      },
       triggerCount: async (fn, qualifier) =>
         (await late.triggers?.hooks.triggerCount(fn, qualifier)) ?? 0,
       // A published version keeps the async config latest had (issue 5: the snapshot includes it).

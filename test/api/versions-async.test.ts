@@ -1,3 +1,5 @@
+import Database from "better-sqlite3";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createBody,
@@ -55,6 +57,24 @@ describe("a published version snapshots the async invoke config", () => {
     });
     const latest = await t.api("GET", t.v2(`/fgs/functions/${fn}:latest/async-invoke-config`));
     expect(latest.json).toMatchObject({
+      max_async_retry_attempts: 0,
+      max_async_event_age_in_seconds: 60,
+    });
+
+    expect((await t.api("DELETE", t.v2(`/fgs/functions/${fn}:v1`))).status).toBe(204);
+    const db = new Database(path.join(t.dataDir, "fngraph.db"), { readonly: true });
+    try {
+      const rows = db
+        .prepare("SELECT qualifier FROM async_invoke_configs ORDER BY qualifier")
+        .all() as { qualifier: string }[];
+      expect(rows.map((r) => r.qualifier)).toEqual(["latest"]);
+    } finally {
+      db.close();
+    }
+    const republish = await t.api("POST", t.v2(`/fgs/functions/${fn}/versions`), { version: "v1" });
+    expect(republish.status).toBe(200);
+    const again = await t.api("GET", t.v2(`/fgs/functions/${fn}:v1/async-invoke-config`));
+    expect(again.json).toMatchObject({
       max_async_retry_attempts: 0,
       max_async_event_age_in_seconds: 60,
     });
