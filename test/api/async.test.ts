@@ -145,7 +145,8 @@ describe("async invocation through the API and the official SDK", () => {
     });
     expect(rec.start_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
     expect(rec.end_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
-    expect(invocationLog(id)).toContain(`Start invoke request '${id}'`);
+    // Invocation records are written in batches off the hot path: wait for this one.
+    await expect.poll(() => invocationLog(id)).toContain(`Start invoke request '${id}'`);
     const sdkId = await invokeAsync(urns["flaky"]!, { id: "sdk" });
     expect((await finished(urns["flaky"]!, sdkId)).status).toBe("SUCCESS");
   });
@@ -290,6 +291,7 @@ describe("async invocation through the API and the official SDK", () => {
       const destId = /^QUEUED (\S+)$/.exec(rec.destination_status)?.[1];
       expect(destId).toBeDefined();
       expect((await finished(urns["sink"]!, destId!)).status).toBe("SUCCESS");
+      await expect.poll(() => invocationLog(destId!)).toMatch(/NOTIFIED /);
       const log = invocationLog(destId!) ?? "";
       const payload = JSON.parse(/NOTIFIED (.*)/.exec(log)![1]!) as Record<string, unknown>;
       expect(payload).toMatchObject({
