@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { FsError } from "../core/errors.js";
-import { sweepTempDir, tempName } from "./temp-dir.js";
+import { exists, sweepTempDir, tempName } from "./temp-dir.js";
 import type { BlobRef, BlobStore, BlobStoreOptions } from "./types.js";
 
 const DIGEST = /^[0-9a-f]{128}$/;
@@ -126,16 +126,6 @@ export async function createBlobStore(options: BlobStoreOptions): Promise<BlobSt
       await Promise.allSettled([...inflight.values()]);
     },
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
-  }
 }
 
 function isTakenError(err: unknown): boolean {

@@ -9,12 +9,11 @@ import {
   readlink,
   rename,
   rm,
-  stat,
   symlink,
 } from "node:fs/promises";
 import { join } from "node:path";
 import { FsError } from "../core/errors.js";
-import { sweepTempDir, tempName } from "./temp-dir.js";
+import { exists, sweepTempDir, tempName } from "./temp-dir.js";
 
 /** One tree of a merged directory: a stable key (e.g. a blob digest) and where it lies unpacked. */
 export interface MergeLayer {
@@ -124,16 +123,6 @@ async function lstatOrUndefined(path: string) {
     return await lstat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw err;
   }
 }

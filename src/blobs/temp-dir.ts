@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, rm } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
@@ -28,5 +28,16 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     // EPERM: alive but another user's.
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Whether `path` exists (ENOENT → false; other errors are thrown). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
   }
 }

@@ -9,6 +9,7 @@ import {
   toInsertValues,
 } from "../async-rows.js";
 import type { AsyncFinish, AsyncStore, NewAsyncInvocation } from "../async-types.js";
+import { transaction } from "./connect.js";
 
 export interface PostgresAsyncStoreOptions {
   /** postgres://… connection string. */
@@ -91,20 +92,7 @@ export async function createPostgresAsyncStore(
     client.release();
   }
 
-  const tx = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const c = await pool.connect();
-    try {
-      await c.query("BEGIN");
-      const out = await fn(c);
-      await c.query("COMMIT");
-      return out;
-    } catch (err) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
-  };
+  const tx = <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => transaction(pool, fn);
 
   const insertSql = (n: number): string => {
     const w = INSERT_COLUMNS.length;
