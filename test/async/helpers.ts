@@ -2,14 +2,13 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig } from "../../src/core/config.js";
 import type { FunctionRecord, FunctionVersion } from "../../src/core/types.js";
-import { startPlatform, type PlatformOptions } from "../../src/main.js";
+import type { PlatformOptions } from "../../src/main.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { createSqliteAsyncStore } from "../../src/store/sqlite/async-store.js";
 import type { AsyncStore } from "../../src/store/async.js";
 import type { Store } from "../../src/store/index.js";
-import { call, getToken, type TestPlatform } from "../helpers/platform.js";
+import { startTestPlatform, type TestPlatform } from "../helpers/platform.js";
 
 export { createFakeClock, settle, type FakeClock } from "../helpers/fake-clock.js";
 
@@ -83,38 +82,15 @@ export async function startAsyncPlatform(
   options: PlatformOptions = {},
   overrides: Record<string, unknown> = {},
 ): Promise<TestPlatform & { db(): Database.Database }> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "fngraph-async-"));
-  const config = loadConfig(
-    {
-      port: 0,
-      gatewayPort: 0,
-      dataDir,
-      logLevel: "silent",
-      isolation: process.env["FNGRAPH_TEST_ISOLATION"] ?? "auto",
-      keepAliveSeconds: 60,
-      ...overrides,
-    },
-    {},
-  );
-  const platform = await startPlatform(config, options);
-  const c = platform.credentials;
-  const token = await getToken(c.endpoint, c.user, c.password, c.domain_name, c.region);
+  const t = await startTestPlatform(overrides, options);
   let db: Database.Database | undefined;
   return {
-    platform,
-    dataDir,
-    endpoint: c.endpoint,
-    projectId: c.project_id,
-    token,
-    v2: (p) => `/v2/${c.project_id}${p}`,
-    api: (method, p, body, headers = {}) =>
-      call(c.endpoint, method, p, body, { "X-Auth-Token": token, ...headers }),
+    ...t,
     /** Read-only view of the platform's database (invocation records). */
-    db: () => (db ??= new Database(path.join(dataDir, "fngraph.db"), { readonly: true })),
+    db: () => (db ??= new Database(path.join(t.dataDir, "fngraph.db"), { readonly: true })),
     close: async () => {
       db?.close();
-      await platform.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await t.close();
     },
   };
 }

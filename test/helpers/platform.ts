@@ -4,7 +4,7 @@ import path from "node:path";
 import { request } from "undici";
 import yazl from "yazl";
 import { loadConfig, type Config } from "../../src/core/config.js";
-import { startPlatform, type Platform } from "../../src/main.js";
+import { startPlatform, type Platform, type PlatformOptions } from "../../src/main.js";
 
 export interface TestPlatform {
   platform: Platform;
@@ -34,6 +34,7 @@ export interface ApiResponse {
 /** Start the real platform on port 0 with a temp data dir (and fetch a token). */
 export async function startTestPlatform(
   overrides: Partial<Record<string, unknown>> = {},
+  options: PlatformOptions = {},
 ): Promise<TestPlatform> {
   const dataDir =
     (overrides["dataDir"] as string | undefined) ??
@@ -55,7 +56,7 @@ export async function startTestPlatform(
     },
     {},
   );
-  const platform = await startPlatform(config);
+  const platform = await startPlatform(config, options);
   const c = platform.credentials;
   const token = await getToken(c.endpoint, c.user, c.password, c.domain_name, c.region);
   const t: TestPlatform = {
