@@ -8,28 +8,9 @@ import type {
   ListDependenciesQuery,
   NewDependencyVersion,
 } from "../dependency-types.js";
+import { toDependencyVersion } from "../rows.js";
 import { createPool, transaction, type PostgresTarget } from "./connect.js";
 
-const refSchema = z.object({
-  id: z.string(),
-  dependencyId: z.string(),
-  version: z.number().int(),
-  name: z.string(),
-  owner: z.string(),
-  runtime: z.string(),
-  description: z.string(),
-  digest: z.string(),
-  etag: z.string(),
-  size: z.number(),
-  fileName: z.string(),
-  link: z.string(),
-  createdAt: z.number(),
-});
-const versionRow = z.object({ data: z.string(), project_id: z.string() });
-const toVersion = (row: unknown): { projectId: string; version: DependencyRef } => {
-  const r = versionRow.parse(row);
-  return { projectId: r.project_id, version: refSchema.parse(JSON.parse(r.data)) };
-};
 const count = (rows: unknown[]): number => z.object({ n: z.coerce.number() }).parse(rows[0]).n;
 
 const SELECT_VERSION =
@@ -96,7 +77,7 @@ export function createPostgresDependencyStore(
     const row: unknown = (await c.query(`${SELECT_VERSION} WHERE v.id = $1 FOR UPDATE OF d`, [id]))
       .rows[0];
     if (!row) return { kind: "missing" };
-    const { version } = toVersion(row);
+    const { version } = toDependencyVersion(row);
     const usedBy = (await c.query(USAGE, [id])).rows
       .map((r) => z.object({ function_id: z.string(), version: z.string() }).parse(r))
       .map((r) => ({ functionId: r.function_id, version: r.version }));
@@ -140,7 +121,7 @@ export function createPostgresDependencyStore(
        LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
       [...args, lq.limit, lq.offset],
     );
-    return { items: rows.rows.map((r) => toVersion(r).version), total };
+    return { items: rows.rows.map((r) => toDependencyVersion(r).version), total };
   };
 
   let closed = false;
@@ -149,7 +130,7 @@ export function createPostgresDependencyStore(
       transaction(pool, (c) => addVersion(c, projectId, v, opts?.mustBeNew ?? false)),
     getVersionById: async (id) => {
       const row: unknown = (await pool.query(`${SELECT_VERSION} WHERE v.id = $1`, [id])).rows[0];
-      return row ? toVersion(row) : undefined;
+      return row ? toDependencyVersion(row) : undefined;
     },
     getVersion: async (dependencyId, version) => {
       const row: unknown = (
@@ -158,7 +139,7 @@ export function createPostgresDependencyStore(
           version,
         ])
       ).rows[0];
-      return row ? toVersion(row) : undefined;
+      return row ? toDependencyVersion(row) : undefined;
     },
     getDependencyProject: async (dependencyId) => {
       const row: unknown = (
@@ -176,7 +157,10 @@ export function createPostgresDependencyStore(
         "SELECT count(*) AS n FROM dependency_versions WHERE dependency_id = $1",
         [dependencyId],
       );
-      return { items: items.rows.map((r) => toVersion(r).version), total: count(total.rows) };
+      return {
+        items: items.rows.map((r) => toDependencyVersion(r).version),
+        total: count(total.rows),
+      };
     },
     deleteVersionIfUnused: async (id) => transaction(pool, (c) => deleteVersion(c, id)),
     isVersionInUse: async (id) => (await pool.query(`${USAGE} LIMIT 1`, [id])).rows.length > 0,

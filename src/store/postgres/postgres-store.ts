@@ -2,37 +2,14 @@ import type pg from "pg";
 import { z } from "zod";
 import type {
   FunctionAlias,
-  FunctionRecord,
   FunctionVersion,
   Identity,
   InvocationRecord,
 } from "../../core/types.js";
+import { parseData, toFunction } from "../rows.js";
 import type { ListFunctionsQuery, Store } from "../types.js";
 import { createPool, migrate, transaction, type PostgresTarget } from "./connect.js";
 
-const functionRow = z.object({
-  id: z.string(),
-  project_id: z.string(),
-  package: z.string(),
-  name: z.string(),
-  runtime: z.string(),
-  created_at: z.string(),
-});
-
-const toFunction = (row: unknown): FunctionRecord => {
-  const r = functionRow.parse(row);
-  return {
-    id: r.id,
-    projectId: r.project_id,
-    package: r.package,
-    name: r.name,
-    runtime: r.runtime,
-    createdAt: r.created_at,
-  };
-};
-
-const dataRow = z.object({ data: z.string() });
-const parseData = <T>(row: unknown): T => JSON.parse(dataRow.parse(row).data) as T;
 /** count(*) and sum() arrive as strings (bigint, numeric). */
 const count = (rows: unknown[]): number => z.object({ n: z.coerce.number() }).parse(rows[0]).n;
 

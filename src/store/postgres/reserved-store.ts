@@ -1,43 +1,6 @@
-import { z } from "zod";
-import type { ReservedConfig, ReservedStore } from "../reserved-types.js";
+import type { ReservedStore } from "../reserved-types.js";
+import { toReservedConfig } from "../rows.js";
 import { createPool, type PostgresTarget } from "./connect.js";
-
-const row = z.object({
-  function_id: z.string(),
-  qualifier: z.string(),
-  project_id: z.string(),
-  data: z.string(),
-  updated_at: z.coerce.number(),
-});
-
-const data = z.object({
-  qualifierType: z.enum(["version", "alias"]),
-  count: z.number().int(),
-  idleMode: z.boolean(),
-  cronConfigs: z.array(
-    z.object({
-      name: z.string(),
-      cron: z.string(),
-      count: z.number().int(),
-      startTime: z.number(),
-      expiredTime: z.number(),
-    }),
-  ),
-  metricConfigs: z.array(
-    z.object({ name: z.string(), type: z.string(), threshold: z.number(), min: z.number() }),
-  ),
-});
-
-const toConfig = (r: unknown): ReservedConfig => {
-  const p = row.parse(r);
-  return {
-    projectId: p.project_id,
-    functionId: p.function_id,
-    qualifier: p.qualifier,
-    ...data.parse(JSON.parse(p.data)),
-    updatedAt: p.updated_at,
-  };
-};
 
 /**
  * Reserved instances on PostgreSQL, on their own pool to the main store's (migrated) schema.
@@ -74,7 +37,7 @@ export function createPostgresReservedStore(target: PostgresTarget, poolSize = 2
         : await pool.query("SELECT * FROM reserved_instances WHERE project_id = $1 ORDER BY seq", [
             projectId,
           ])
-      ).rows.map(toConfig),
+      ).rows.map(toReservedConfig),
     close: async () => {
       if (closed) return;
       closed = true;

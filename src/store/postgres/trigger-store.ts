@@ -1,39 +1,7 @@
 import { z } from "zod";
-import type { TriggerRecord, TriggerStore } from "../trigger-types.js";
+import type { TriggerStore } from "../trigger-types.js";
+import { toTriggerRecord } from "../rows.js";
 import { createPool, transaction, type PostgresTarget } from "./connect.js";
-
-const row = z.object({
-  trigger_id: z.string(),
-  project_id: z.string(),
-  function_id: z.string(),
-  qualifier: z.string(),
-  func_urn: z.string(),
-  type: z.string(),
-  status: z.enum(["ACTIVE", "DISABLED"]),
-  event_data: z.string(),
-  internal: z.string(),
-  created_at: z.coerce.number(),
-  updated_at: z.coerce.number(),
-});
-
-const jsonObject = z.record(z.string(), z.unknown());
-
-const toRecord = (r: unknown): TriggerRecord => {
-  const p = row.parse(r);
-  return {
-    id: p.trigger_id,
-    projectId: p.project_id,
-    functionId: p.function_id,
-    qualifier: p.qualifier,
-    funcUrn: p.func_urn,
-    type: p.type,
-    status: p.status,
-    eventData: jsonObject.parse(JSON.parse(p.event_data)),
-    internal: jsonObject.parse(JSON.parse(p.internal)),
-    createdAt: p.created_at,
-    updatedAt: p.updated_at,
-  };
-};
 
 const COLUMNS =
   "trigger_id, project_id, function_id, qualifier, func_urn, type, status, event_data, internal, created_at, updated_at";
@@ -54,7 +22,7 @@ export function createPostgresTriggerStore(target: PostgresTarget, poolSize = 4)
           // committed before this one's insert, as SQLite's single writer guarantees.
           await c.query("LOCK TABLE triggers IN SHARE ROW EXCLUSIVE MODE");
           const all = await c.query(`SELECT * FROM triggers ORDER BY created_at, seq`);
-          if (conflict(all.rows.map(toRecord))) return false;
+          if (conflict(all.rows.map(toTriggerRecord))) return false;
         }
         await c.query(
           `INSERT INTO triggers (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -83,7 +51,7 @@ export function createPostgresTriggerStore(target: PostgresTarget, poolSize = 4)
     },
     get: async (id) => {
       const r = await pool.query("SELECT * FROM triggers WHERE trigger_id = $1", [id]);
-      return r.rows[0] === undefined ? undefined : toRecord(r.rows[0]);
+      return r.rows[0] === undefined ? undefined : toTriggerRecord(r.rows[0]);
     },
     listByFunction: async (functionId, qualifier) =>
       (qualifier === undefined
@@ -95,10 +63,10 @@ export function createPostgresTriggerStore(target: PostgresTarget, poolSize = 4)
             "SELECT * FROM triggers WHERE function_id = $1 AND qualifier = $2 ORDER BY created_at, seq",
             [functionId, qualifier],
           )
-      ).rows.map(toRecord),
+      ).rows.map(toTriggerRecord),
     listAll: async (types) => {
       const all = (await pool.query("SELECT * FROM triggers ORDER BY created_at, seq")).rows.map(
-        toRecord,
+        toTriggerRecord,
       );
       return types ? all.filter((t) => types.includes(t.type)) : all;
     },

@@ -8,27 +8,8 @@ import type {
   ListDependenciesQuery,
   NewDependencyVersion,
 } from "../dependency-types.js";
+import { toDependencyVersion } from "../rows.js";
 
-const refSchema = z.object({
-  id: z.string(),
-  dependencyId: z.string(),
-  version: z.number().int(),
-  name: z.string(),
-  owner: z.string(),
-  runtime: z.string(),
-  description: z.string(),
-  digest: z.string(),
-  etag: z.string(),
-  size: z.number(),
-  fileName: z.string(),
-  link: z.string(),
-  createdAt: z.number(),
-});
-const versionRow = z.object({ data: z.string(), project_id: z.string() });
-const toVersion = (row: unknown): { projectId: string; version: DependencyRef } => {
-  const r = versionRow.parse(row);
-  return { projectId: r.project_id, version: refSchema.parse(JSON.parse(r.data)) };
-};
 const count = (row: unknown): number => z.object({ n: z.number() }).parse(row).n;
 
 const SELECT_VERSION =
@@ -105,7 +86,7 @@ export function createSqliteDependencyStore(file: string): DependencyStore {
   const deleteVersion = db.transaction((id: string): DeleteOutcome => {
     const row = q.byId.get(id);
     if (!row) return { kind: "missing" };
-    const { version } = toVersion(row);
+    const { version } = toDependencyVersion(row);
     const usedBy = q.usage
       .all(id)
       .map((r) => z.object({ function_id: z.string(), version: z.string() }).parse(r))
@@ -146,7 +127,7 @@ export function createSqliteDependencyStore(file: string): DependencyStore {
         `SELECT v.data, d.project_id ${from} ORDER BY d.project_id != '', d.name LIMIT ? OFFSET ?`,
       )
       .all(...args, lq.limit, lq.offset);
-    return { items: rows.map((r) => toVersion(r).version), total };
+    return { items: rows.map((r) => toDependencyVersion(r).version), total };
   };
 
   let closed = false;
@@ -154,11 +135,11 @@ export function createSqliteDependencyStore(file: string): DependencyStore {
     addVersion: async (projectId, v, opts) => addVersion(projectId, v, opts?.mustBeNew ?? false),
     getVersionById: async (id) => {
       const row = q.byId.get(id);
-      return row ? toVersion(row) : undefined;
+      return row ? toDependencyVersion(row) : undefined;
     },
     getVersion: async (dependencyId, version) => {
       const row = q.byNumber.get(dependencyId, version);
-      return row ? toVersion(row) : undefined;
+      return row ? toDependencyVersion(row) : undefined;
     },
     getDependencyProject: async (dependencyId) => {
       const row = q.depProject.get(dependencyId);
@@ -168,7 +149,7 @@ export function createSqliteDependencyStore(file: string): DependencyStore {
     listVersions: async (dependencyId, page) => ({
       items: q.listVersions
         .all(dependencyId, page.limit, page.offset)
-        .map((r) => toVersion(r).version),
+        .map((r) => toDependencyVersion(r).version),
       total: count(q.countVersions.get(dependencyId)),
     }),
     deleteVersionIfUnused: async (id) => deleteVersion(id),

@@ -1,43 +1,6 @@
 import Database from "better-sqlite3";
-import { z } from "zod";
-import type { ReservedConfig, ReservedStore } from "../reserved-types.js";
-
-const row = z.object({
-  function_id: z.string(),
-  qualifier: z.string(),
-  project_id: z.string(),
-  data: z.string(),
-  updated_at: z.number(),
-});
-
-const data = z.object({
-  qualifierType: z.enum(["version", "alias"]),
-  count: z.number().int(),
-  idleMode: z.boolean(),
-  cronConfigs: z.array(
-    z.object({
-      name: z.string(),
-      cron: z.string(),
-      count: z.number().int(),
-      startTime: z.number(),
-      expiredTime: z.number(),
-    }),
-  ),
-  metricConfigs: z.array(
-    z.object({ name: z.string(), type: z.string(), threshold: z.number(), min: z.number() }),
-  ),
-});
-
-const toConfig = (r: unknown): ReservedConfig => {
-  const p = row.parse(r);
-  return {
-    projectId: p.project_id,
-    functionId: p.function_id,
-    qualifier: p.qualifier,
-    ...data.parse(JSON.parse(p.data)),
-    updatedAt: p.updated_at,
-  };
-};
+import type { ReservedStore } from "../reserved-types.js";
+import { toReservedConfig } from "../rows.js";
 
 /** Reserved instances on SQLite; its own connection to the main store's (migrated) file. */
 export function createSqliteReservedStore(file: string): ReservedStore {
@@ -72,7 +35,7 @@ export function createSqliteReservedStore(file: string): ReservedStore {
       q.delete.run(functionId, qualifier);
     },
     list: async (projectId) =>
-      (projectId === undefined ? q.all.all() : q.byProject.all(projectId)).map(toConfig),
+      (projectId === undefined ? q.all.all() : q.byProject.all(projectId)).map(toReservedConfig),
     close: async () => {
       if (closed) return;
       closed = true;

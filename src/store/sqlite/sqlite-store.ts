@@ -7,32 +7,9 @@ import type {
   Identity,
   InvocationRecord,
 } from "../../core/types.js";
+import { parseData, toFunction } from "../rows.js";
 import type { ListFunctionsQuery, Store } from "../types.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
-
-const functionRow = z.object({
-  id: z.string(),
-  project_id: z.string(),
-  package: z.string(),
-  name: z.string(),
-  runtime: z.string(),
-  created_at: z.string(),
-});
-
-const toFunction = (row: unknown): FunctionRecord => {
-  const r = functionRow.parse(row);
-  return {
-    id: r.id,
-    projectId: r.project_id,
-    package: r.package,
-    name: r.name,
-    runtime: r.runtime,
-    createdAt: r.created_at,
-  };
-};
-
-const dataRow = z.object({ data: z.string() });
-const parseData = <T>(row: unknown): T => JSON.parse(dataRow.parse(row).data) as T;
 
 /** SQLite store in WAL mode: the embedded default (better-sqlite3 12.x). */
 export function createSqliteStore(file: string): Store {

@@ -1,39 +1,7 @@
 import Database from "better-sqlite3";
 import { z } from "zod";
 import type { TriggerRecord, TriggerStore } from "../trigger-types.js";
-
-const row = z.object({
-  trigger_id: z.string(),
-  project_id: z.string(),
-  function_id: z.string(),
-  qualifier: z.string(),
-  func_urn: z.string(),
-  type: z.string(),
-  status: z.enum(["ACTIVE", "DISABLED"]),
-  event_data: z.string(),
-  internal: z.string(),
-  created_at: z.number(),
-  updated_at: z.number(),
-});
-
-const jsonObject = z.record(z.string(), z.unknown());
-
-const toRecord = (r: unknown): TriggerRecord => {
-  const p = row.parse(r);
-  return {
-    id: p.trigger_id,
-    projectId: p.project_id,
-    functionId: p.function_id,
-    qualifier: p.qualifier,
-    funcUrn: p.func_urn,
-    type: p.type,
-    status: p.status,
-    eventData: jsonObject.parse(JSON.parse(p.event_data)),
-    internal: jsonObject.parse(JSON.parse(p.internal)),
-    createdAt: p.created_at,
-    updatedAt: p.updated_at,
-  };
-};
+import { toTriggerRecord } from "../rows.js";
 
 const toParams = (t: TriggerRecord) => ({
   id: t.id,
@@ -89,7 +57,7 @@ export function createSqliteTriggerStore(file: string): TriggerStore {
 
   const create = db.transaction(
     (t: TriggerRecord, conflict?: (existing: TriggerRecord[]) => boolean): boolean => {
-      if (conflict && conflict(q.all.all().map(toRecord))) return false;
+      if (conflict && conflict(q.all.all().map(toTriggerRecord))) return false;
       q.insert.run(toParams(t));
       return true;
     },
@@ -103,15 +71,15 @@ export function createSqliteTriggerStore(file: string): TriggerStore {
     },
     get: async (id) => {
       const r = q.get.get(id);
-      return r === undefined ? undefined : toRecord(r);
+      return r === undefined ? undefined : toTriggerRecord(r);
     },
     listByFunction: async (functionId, qualifier) =>
       (qualifier === undefined
         ? q.byFunction.all(functionId)
         : q.byQualifier.all(functionId, qualifier)
-      ).map(toRecord),
+      ).map(toTriggerRecord),
     listAll: async (types) => {
-      const all = q.all.all().map(toRecord);
+      const all = q.all.all().map(toTriggerRecord);
       return types ? all.filter((t) => types.includes(t.type)) : all;
     },
     delete: async (id) => q.delete.run(id).changes > 0,
