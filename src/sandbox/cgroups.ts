@@ -61,6 +61,21 @@ export interface CgroupDriver {
   sweepStale(prefix: string): Promise<string[]>;
 }
 
+/**
+ * How group directories are made and removed. On cgroupfs a new directory comes with its interface
+ * files and rmdir removes a directory that still lists them; a test passes functions that emulate
+ * this over plain files (test/sandbox/cgroups-v2.test.ts).
+ */
+export interface CgroupDirOps {
+  mkdir(dir: string): void;
+  rmdir(dir: string): void;
+}
+
+const cgroupfs: CgroupDirOps = {
+  mkdir: (dir) => fs.mkdirSync(dir),
+  rmdir: (dir) => fs.rmdirSync(dir),
+};
+
 const MB = 1024 * 1024;
 const CPU_PERIOD_US = 100_000;
 
@@ -121,7 +136,7 @@ export function probeCgroupLayout(mountsFile = "/proc/self/mounts"): CgroupLayou
  * Make sure the driver can create groups: enables v2 controllers in the root's subtree_control if
  * needed, then creates and removes a probe group. Throws with the reason when it cannot.
  */
-export function checkCgroupsWritable(layout: CgroupLayout): void {
+export function checkCgroupsWritable(layout: CgroupLayout, dirOps = cgroupfs): void {
   if (layout.version === "none") throw new Error("no cgroup v1 memory/cpu/pids or v2 controllers");
   if (layout.version === "v2" && layout.v2) {
     const sub = path.join(layout.v2.dir, "cgroup.subtree_control");
@@ -134,7 +149,7 @@ export function checkCgroupsWritable(layout: CgroupLayout): void {
   const made: string[] = [];
   try {
     for (const d of dirs) {
-      fs.mkdirSync(d);
+      dirOps.mkdir(d);
       made.push(d);
     }
     if (layout.version === "v2") {
@@ -148,7 +163,7 @@ export function checkCgroupsWritable(layout: CgroupLayout): void {
       fs.writeFileSync(path.join(layout.v1.pids, probe, "pids.max"), "64");
     }
   } finally {
-    for (const d of made.reverse()) fs.rmdirSync(d);
+    for (const d of made.reverse()) dirOps.rmdir(d);
   }
 }
 
@@ -165,7 +180,8 @@ function groupDirs(layout: CgroupLayout, name: string): string[] {
   return dirs;
 }
 
-export function createCgroupDriver(layout: CgroupLayout): CgroupDriver {
+/** The driver for `layout`; `dirOps` is replaced only by tests that emulate cgroupfs. */
+export function createCgroupDriver(layout: CgroupLayout, dirOps = cgroupfs): CgroupDriver {
   const roots = (): string[] => {
     const r: string[] = [];
     if (layout.v1) r.push(layout.v1.memory, layout.v1.cpu, layout.v1.pids);
@@ -182,14 +198,14 @@ export function createCgroupDriver(layout: CgroupLayout): CgroupDriver {
   };
   return {
     layout,
-    create: (name, limits) => createInstanceCgroup(layout, name, limits),
+    create: (name, limits) => createInstanceCgroup(layout, name, limits, dirOps),
     list,
     async sweepStale(prefix) {
       const names = list(prefix);
       for (const name of names) {
-        await attach(layout, name).remove();
+        await attach(layout, name, dirOps).remove();
         // Groups that exist only in some hierarchies (a crash mid-create) are removed too.
-        for (const root of roots()) await removeDir(path.join(root, name), 2000);
+        for (const root of roots()) await removeDir(path.join(root, name), 2000, dirOps);
       }
       return names;
     },
@@ -200,12 +216,13 @@ function createInstanceCgroup(
   layout: CgroupLayout,
   name: string,
   limits: CgroupLimits,
+  dirOps: CgroupDirOps,
 ): InstanceCgroup {
   const dirs = groupDirs(layout, name);
   const made: string[] = [];
   try {
     for (const d of dirs) {
-      fs.mkdirSync(d);
+      dirOps.mkdir(d);
       made.push(d);
     }
     const bytes = String(Math.round(limits.memoryMb) * MB);
@@ -222,16 +239,16 @@ function createInstanceCgroup(
       fs.writeFileSync(path.join(layout.v1.pids, name, "pids.max"), String(limits.pidsMax));
     }
   } catch (err) {
-    for (const d of made.reverse()) tryRmdir(d);
+    for (const d of made.reverse()) tryRmdir(d, dirOps);
     throw err;
   }
-  const group = attach(layout, name);
+  const group = attach(layout, name, dirOps);
   group.setCpuMillicores(limits.cpuMillicores);
   return group;
 }
 
 /** Handle on a group that may already exist (used for new groups and for sweeping). */
-function attach(layout: CgroupLayout, name: string): InstanceCgroup {
+function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): InstanceCgroup {
   const dirs = groupDirs(layout, name);
   const v2 = layout.version === "v2" ? path.join(layout.v2?.dir ?? "", name) : undefined;
   const memDir = v2 ?? path.join(layout.v1?.memory ?? "", name);
@@ -329,7 +346,7 @@ function attach(layout: CgroupLayout, name: string): InstanceCgroup {
         await killAll();
         if (await waitEmpty(1000)) break;
       }
-      for (const d of [...dirs].reverse()) await removeDir(d, 2000);
+      for (const d of [...dirs].reverse()) await removeDir(d, 2000, dirOps);
     },
   };
 }
@@ -403,14 +420,20 @@ function createOpenFiles(): {
  * the maximum of `memory.current` sampled every 20 ms since the last reset.
  */
 function createV2Peak(dir: string): { read(): number | undefined; reset(): void; close(): void } {
+  const file = path.join(dir, "memory.peak");
   let fd: number | undefined;
   let resettable = false;
   try {
-    fd = fs.openSync(path.join(dir, "memory.peak"), "r+");
-    fs.writeSync(fd, "reset");
+    fd = fs.openSync(file, "r+");
+    fs.writeSync(fd, "reset", 0);
     resettable = true;
   } catch {
-    resettable = false;
+    // 5.19-6.11: memory.peak is read-only, but its lifetime peak is exact until our first reset.
+    try {
+      fd ??= fs.openSync(file, "r");
+    } catch {
+      // < 5.19: no memory.peak at all; memory.current samples only.
+    }
   }
   const readFd = (): number | undefined => {
     if (fd === undefined) return undefined;
@@ -423,7 +446,7 @@ function createV2Peak(dir: string): { read(): number | undefined; reset(): void;
     return {
       read: () => readFd(),
       reset: () => {
-        if (fd !== undefined) fs.writeSync(fd, "reset");
+        if (fd !== undefined) fs.writeSync(fd, "reset", 0);
       },
       close: () => {
         if (fd !== undefined) fs.closeSync(fd);
@@ -463,11 +486,11 @@ function createV2Peak(dir: string): { read(): number | undefined; reset(): void;
   };
 }
 
-async function removeDir(dir: string, timeoutMs: number): Promise<void> {
+async function removeDir(dir: string, timeoutMs: number, dirOps: CgroupDirOps): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
     try {
-      fs.rmdirSync(dir);
+      dirOps.rmdir(dir);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -495,9 +518,9 @@ function tryWrite(file: string, value: string): boolean {
   }
 }
 
-function tryRmdir(dir: string): void {
+function tryRmdir(dir: string, dirOps: CgroupDirOps): void {
   try {
-    fs.rmdirSync(dir);
+    dirOps.rmdir(dir);
   } catch {
     // Best effort while unwinding a failed create.
   }
