@@ -49,6 +49,8 @@ export type HostMessage =
       initializer: string;
       initializerTimeoutMs: number;
       env: Record<string, string>;
+      /** false: the sandbox measures each call's peak memory; the shim need not (default true). */
+      measureRss?: boolean;
     }
   | { type: "invoke"; id: string; event: string; context: InvokeContext };
 

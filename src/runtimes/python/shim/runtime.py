@@ -218,11 +218,13 @@ def _resolve(handler):
 
 
 def _load(msg):
-    global _handler, _loaded
+    global _handler, _loaded, _measure_rss
     if _loaded:
         sys.stderr.write("fngraph runtime: duplicate load ignored\n")
         return
     _loaded = True
+    if msg.get("measureRss") is False:
+        _measure_rss = False
     for key, value in (msg.get("env") or {}).items():
         os.environ[key] = str(value)
     root = os.environ.get("RUNTIME_CODE_ROOT") or os.getcwd()
@@ -280,7 +282,14 @@ def _max_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+# False when the load message says the sandbox measures each call's peak (a cgroup): the shim
+# then skips the clear_refs write and the getrusage call.
+_measure_rss = True
+
+
 def _clear_refs():
+    if not _measure_rss:
+        return
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -327,7 +336,7 @@ def _invoke(msg):
         }
     reply["durationMs"] = (time.perf_counter() - start) * 1000.0
     _flush()
-    reply["maxRssKb"] = _max_rss_kb()
+    reply["maxRssKb"] = _max_rss_kb() if _measure_rss else 0
     _send(reply)
 
 
