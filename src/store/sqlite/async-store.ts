@@ -1,4 +1,4 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { z } from "zod";
 import {
   hasFunctionDestination,
@@ -14,6 +14,7 @@ import type {
   AsyncStore,
   NewAsyncInvocation,
 } from "../async-types.js";
+import { openDatabase } from "./open.js";
 
 /**
  * The async queue on SQLite. The main store must have opened (and migrated) the file first.
@@ -26,15 +27,10 @@ import type {
 export function createSqliteAsyncStore(file: string): AsyncStore {
   if (file === ":memory:") throw new Error("the async queue needs a database file, not :memory:");
   const open = (sync: "FULL" | "NORMAL"): Database.Database => {
-    const db = new Database(file);
-    db.pragma("journal_mode = WAL");
-    db.pragma(`synchronous = ${sync}`);
-    db.pragma("busy_timeout = 5000");
     // Deleting a function cascades to its requests (the main store's connection enforces
     // that); here a destination notification for a function deleted meanwhile must not abort
     // the transaction that records its parent's outcome: it fails at dispatch instead.
-    db.pragma("foreign_keys = OFF");
-    return db;
+    return openDatabase(file, { synchronous: sync, foreignKeys: false });
   };
   const durable = open("FULL");
   const db = open("NORMAL");

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import Database from "better-sqlite3";
 import { z } from "zod";
 import type { DependencyRef } from "../../core/types.js";
 import type {
@@ -9,6 +8,7 @@ import type {
   NewDependencyVersion,
 } from "../dependency-types.js";
 import { toDependencyVersion } from "../rows.js";
+import { openDatabase } from "./open.js";
 
 const count = (row: unknown): number => z.object({ n: z.number() }).parse(row).n;
 
@@ -18,11 +18,7 @@ const SELECT_VERSION =
 /** Dependencies on SQLite, on their own connection to the main store's (migrated) file. */
 export function createSqliteDependencyStore(file: string): DependencyStore {
   if (file === ":memory:") throw new Error("dependencies need a database file, not :memory:");
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
+  const db = openDatabase(file);
 
   const q = {
     findDep: db.prepare(

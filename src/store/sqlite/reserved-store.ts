@@ -1,14 +1,10 @@
-import Database from "better-sqlite3";
 import type { ReservedStore } from "../reserved-types.js";
 import { toReservedConfig } from "../rows.js";
+import { openDatabase } from "./open.js";
 
 /** Reserved instances on SQLite; its own connection to the main store's (migrated) file. */
 export function createSqliteReservedStore(file: string): ReservedStore {
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
+  const db = openDatabase(file);
   const q = {
     put: db.prepare(
       `INSERT INTO reserved_instances (function_id, qualifier, project_id, data, updated_at)

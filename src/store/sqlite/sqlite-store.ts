@@ -1,4 +1,4 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { z } from "zod";
 import type {
   FunctionAlias,
@@ -10,15 +10,25 @@ import type {
 import { parseData, toFunction } from "../rows.js";
 import type { ListFunctionsQuery, Store } from "../types.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
+import { openDatabase, startCheckpointer } from "./open.js";
+
+/** Entries of the read cache of functions, versions and aliases before it starts over. */
+const CACHE_ENTRIES = 10_000;
+
+/** Freeze a plain JSON value and everything in it. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
 
 /** SQLite store in WAL mode: the embedded default (better-sqlite3 12.x). */
 export function createSqliteStore(file: string): Store {
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
+  const db = openDatabase(file);
   migrate(db);
+  const checkpointer = file === ":memory:" ? undefined : startCheckpointer(file);
 
   const q = {
     loadIdentity: db.prepare("SELECT data FROM identity WHERE id = 1"),
@@ -67,12 +77,30 @@ export function createSqliteStore(file: string): Store {
 
   const count = (row: unknown): number => z.object({ n: z.number() }).parse(row).n;
 
+  /**
+   * Every invocation reads its function and version (and alias): answered from memory until a
+   * write to functions, versions or aliases. Only this process writes the file (one SQLite
+   * platform per data dir), so nothing else can make an entry stale. Values are frozen: a caller
+   * that wants to change one copies it first (they all do, `{ ...v }`).
+   */
+  const cache = new Map<string, unknown>();
+  const cached = <T>(key: string, load: () => T | undefined): T | undefined => {
+    if (cache.has(key)) return cache.get(key) as T | undefined;
+    const value = load();
+    if (cache.size >= CACHE_ENTRIES) cache.clear();
+    cache.set(key, value === undefined ? undefined : deepFreeze(value));
+    return value;
+  };
+  const changed = (): void => cache.clear();
+
   const putVersion = (v: FunctionVersion): void => {
+    changed();
     q.putVersion.run(v.functionId, v.version, v.codeDigest, v.codeSize, JSON.stringify(v));
   };
   const createFunction = db.transaction((fn: FunctionRecord, latest: FunctionVersion): boolean => {
     const res = q.insertFunction.run(fn);
     if (res.changes === 0) return false;
+    changed();
     putVersion(latest);
     return true;
   });
@@ -82,6 +110,7 @@ export function createSqliteStore(file: string): Store {
       q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
   });
   const deleteVersion = db.transaction((functionId: string, version: string): void => {
+    changed();
     q.deleteVersionAliases.run(functionId, version);
     q.deleteVersion.run(functionId, version);
   });
@@ -97,14 +126,16 @@ export function createSqliteStore(file: string): Store {
       q.saveIdentity.run(JSON.stringify(identity));
     },
     createFunction: async (fn, latest) => createFunction(fn, latest),
-    getFunction: async (projectId, pkg, name) => {
-      const row = q.getFunction.get(projectId, pkg, name);
-      return row ? toFunction(row) : undefined;
-    },
-    getFunctionById: async (id) => {
-      const row = q.getFunctionById.get(id);
-      return row ? toFunction(row) : undefined;
-    },
+    getFunction: async (projectId, pkg, name) =>
+      cached(`f\0${projectId}\0${pkg}\0${name}`, () => {
+        const row = q.getFunction.get(projectId, pkg, name);
+        return row ? toFunction(row) : undefined;
+      }),
+    getFunctionById: async (id) =>
+      cached(`i\0${id}`, () => {
+        const row = q.getFunctionById.get(id);
+        return row ? toFunction(row) : undefined;
+      }),
     listFunctions: async (lq: ListFunctionsQuery) => {
       const where = ["project_id = ?"];
       const args: unknown[] = [lq.projectId];
@@ -127,30 +158,37 @@ export function createSqliteStore(file: string): Store {
     },
     countFunctions: async (projectId) => count(q.countFunctions.get(projectId)),
     deleteFunction: async (id) => {
+      changed();
       q.deleteFunction.run(id);
     },
-    getVersion: async (functionId, version) => {
-      const row = q.getVersion.get(functionId, version);
-      return row ? parseData<FunctionVersion>(row) : undefined;
-    },
+    getVersion: async (functionId, version) =>
+      cached(`v\0${functionId}\0${version}`, () => {
+        const row = q.getVersion.get(functionId, version);
+        return row ? parseData<FunctionVersion>(row) : undefined;
+      }),
     listVersions: async (functionId) =>
       q.listVersions.all(functionId).map((r) => parseData<FunctionVersion>(r)),
     putVersion: async (v) => putVersion(v),
     deleteVersion: async (functionId, version) => deleteVersion(functionId, version),
     isDigestReferenced: async (digest) => q.digestRef.get(digest) !== undefined,
     totalCodeSize: async (projectId) => count(q.codeSize.get(projectId)),
-    createAlias: async (a) =>
-      q.insertAlias.run(a.functionId, a.name, a.version, JSON.stringify(a)).changes > 0,
+    createAlias: async (a) => {
+      changed();
+      return q.insertAlias.run(a.functionId, a.name, a.version, JSON.stringify(a)).changes > 0;
+    },
     putAlias: async (a) => {
+      changed();
       q.updateAlias.run(a.version, JSON.stringify(a), a.functionId, a.name);
     },
-    getAlias: async (functionId, name) => {
-      const row = q.getAlias.get(functionId, name);
-      return row ? parseData<FunctionAlias>(row) : undefined;
-    },
+    getAlias: async (functionId, name) =>
+      cached(`a\0${functionId}\0${name}`, () => {
+        const row = q.getAlias.get(functionId, name);
+        return row ? parseData<FunctionAlias>(row) : undefined;
+      }),
     listAliases: async (functionId) =>
       q.listAliases.all(functionId).map((r) => parseData<FunctionAlias>(r)),
     deleteAlias: async (functionId, name) => {
+      changed();
       q.deleteAlias.run(functionId, name);
     },
     addInvocations: async (rs) => addInvocations(rs),
@@ -164,6 +202,7 @@ export function createSqliteStore(file: string): Store {
     close: async () => {
       if (closed) return;
       closed = true;
+      await checkpointer?.close();
       db.close();
     },
   };

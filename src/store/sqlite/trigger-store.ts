@@ -1,7 +1,7 @@
-import Database from "better-sqlite3";
 import { z } from "zod";
 import type { TriggerRecord, TriggerStore } from "../trigger-types.js";
 import { toTriggerRecord } from "../rows.js";
+import { openDatabase } from "./open.js";
 
 const toParams = (t: TriggerRecord) => ({
   id: t.id,
@@ -19,11 +19,7 @@ const toParams = (t: TriggerRecord) => ({
 
 /** Triggers on SQLite; its own connection to the main store's (already migrated) file. */
 export function createSqliteTriggerStore(file: string): TriggerStore {
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
+  const db = openDatabase(file);
 
   const q = {
     insert: db.prepare(

@@ -1,0 +1,133 @@
+import Database from "better-sqlite3";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FunctionAlias } from "../../src/core/types.js";
+import { openDatabase, startCheckpointer } from "../../src/store/sqlite/open.js";
+import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Store } from "../../src/store/types.js";
+import { fnRecord, fnVersion } from "./store-contract.js";
+
+let dir: string;
+let file: string;
+let store: Store;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "fngraph-sqlite-cache-"));
+  file = path.join(dir, "fngraph.db");
+  store = createSqliteStore(file);
+});
+
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const aliasOf = (functionId: string, version: string): FunctionAlias => ({
+  functionId,
+  name: "live",
+  version,
+  description: "",
+  additionalVersionWeights: {},
+  additionalVersionStrategy: {},
+  createdAt: "2026-01-01T00:00:00.000Z",
+  lastModified: "2026-01-01T00:00:00.000Z",
+});
+
+describe("SQLite store: the invoke path's reads come from memory until a write", () => {
+  it("sees every write to functions, versions and aliases at once", async () => {
+    const fn = fnRecord("p1", "f");
+    // Cached as absent first: creating it must make it visible.
+    expect(await store.getFunction("p1", "default", "f")).toBeUndefined();
+    expect(await store.createFunction(fn, fnVersion(fn.id))).toBe(true);
+    expect((await store.getFunction("p1", "default", "f"))?.id).toBe(fn.id);
+    expect((await store.getFunctionById(fn.id))?.name).toBe("f");
+
+    expect((await store.getVersion(fn.id, "latest"))?.memorySize).toBe(128);
+    await store.putVersion(fnVersion(fn.id, "latest", { memorySize: 512, revision: 2 }));
+    expect((await store.getVersion(fn.id, "latest"))?.memorySize).toBe(512);
+
+    await store.putVersion(fnVersion(fn.id, "1"));
+    expect(await store.getAlias(fn.id, "live")).toBeUndefined();
+    expect(await store.createAlias(aliasOf(fn.id, "1"))).toBe(true);
+    expect((await store.getAlias(fn.id, "live"))?.version).toBe("1");
+    await store.putAlias(aliasOf(fn.id, "latest"));
+    expect((await store.getAlias(fn.id, "live"))?.version).toBe("latest");
+    await store.deleteAlias(fn.id, "live");
+    expect(await store.getAlias(fn.id, "live")).toBeUndefined();
+
+    expect(await store.getVersion(fn.id, "1")).toBeDefined();
+    await store.deleteVersion(fn.id, "1");
+    expect(await store.getVersion(fn.id, "1")).toBeUndefined();
+
+    await store.deleteFunction(fn.id);
+    expect(await store.getFunction("p1", "default", "f")).toBeUndefined();
+    expect(await store.getFunctionById(fn.id)).toBeUndefined();
+    expect(await store.getVersion(fn.id, "latest")).toBeUndefined();
+  });
+
+  it("hands out frozen values, so a caller cannot change what the next one reads", async () => {
+    const fn = fnRecord("p1", "g");
+    await store.createFunction(fn, fnVersion(fn.id));
+    const v = await store.getVersion(fn.id, "latest");
+    expect(v).toBeDefined();
+    expect(() => {
+      (v as { memorySize: number }).memorySize = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (v as { userData: Record<string, string> }).userData["X"] = "y";
+    }).toThrow(TypeError);
+    expect((await store.getVersion(fn.id, "latest"))?.memorySize).toBe(128);
+    // A copy is the caller's to change.
+    const copy = { ...v!, memorySize: 256 };
+    expect(copy.memorySize).toBe(256);
+  });
+});
+
+describe("SQLite checkpointer", () => {
+  it("moves committed pages into the database file from its own thread", async () => {
+    const other = path.join(dir, "ck.db");
+    const db = openDatabase(other);
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+    db.transaction(() => {
+      for (let i = 0; i < 500; i++) insert.run("x".repeat(200));
+    })();
+    // The connection itself does not checkpoint this little (its fallback is ~40 MB of WAL):
+    // a copy of the main file alone, without the WAL, has no rows yet.
+    const rowsInMainFile = (): number => {
+      const copy = path.join(dir, `copy-${Math.random()}.db`);
+      copyFileSync(other, copy);
+      const c = new Database(copy, { readonly: true });
+      try {
+        const hasTable = c
+          .prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 't'")
+          .get() as { n: number };
+        if (hasTable.n === 0) return 0;
+        return (c.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n;
+      } finally {
+        c.close();
+      }
+    };
+    expect(rowsInMainFile()).toBe(0);
+    const checkpointer = startCheckpointer(other, 20);
+    try {
+      let rows = 0;
+      for (let i = 0; i < 250 && rows === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        rows = rowsInMainFile();
+      }
+      expect(rows).toBe(500);
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
+  });
+
+  it("closes (twice) without hanging", async () => {
+    const c = startCheckpointer(file, 1000);
+    await c.close();
+    await c.close();
+  });
+});
