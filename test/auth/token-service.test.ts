@@ -41,6 +41,19 @@ describe("createTokenService", () => {
     expect(claims.userId).toBe(identity.userId);
   });
 
+  it("remembers a verified token but still expires it, and never trusts a changed one", () => {
+    const clock = createFakeClock(START);
+    const tokens = createTokenService({ identity, clock });
+    const { token } = tokens.issue({ scopeProjectId: identity.projectId });
+    expect(tokens.verify(token).projectId).toBe(identity.projectId);
+    // The second check is answered from memory: same claims.
+    expect(tokens.verify(token)).toEqual(tokens.verify(token));
+    const forged = token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA");
+    expectCode(() => tokens.verify(forged), "UNAUTHORIZED");
+    clock.advance(TOKEN_TTL_MS);
+    expect(() => tokens.verify(token)).toThrow(/expired/);
+  });
+
   it("expires tokens after 24 hours on the injected clock", () => {
     const clock = createFakeClock(START);
     const tokens = createTokenService({ identity, clock });
