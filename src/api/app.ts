@@ -40,27 +40,30 @@ export function createApp(opts: AppOptions): FastifyInstance {
   app.decorateRequest("rawBody", null as unknown as Buffer);
   // Fastify never parses GET/HEAD bodies, but the SDK sends `{}` with its GETs and signs it, so
   // the bytes are read here to verify the signature.
-  app.addHook("preParsing", async (req, _reply, payload) => {
-    if (req.method !== "GET" && req.method !== "HEAD") return payload;
+  // The hooks every request runs are callback-style: an async hook costs a promise and a turn
+  // of the microtask queue per request, measurable on the invoke path.
+  app.addHook("preParsing", (req, _reply, payload, done) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return done(null, payload);
     const declared = Number(req.headers["content-length"] ?? 0);
-    if (!(declared > 0) && req.headers["transfer-encoding"] === undefined) return payload;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of payload) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_GET_BODY_BYTES)
-        throw new FsError("BODY_TOO_LARGE", "GET request body too large");
-      chunks.push(chunk as Buffer);
+    if (!(declared > 0) && req.headers["transfer-encoding"] === undefined) {
+      return done(null, payload);
     }
-    req.rawBody = Buffer.concat(chunks);
-    return Readable.from([]);
+    readGetBody(payload).then(
+      (body) => {
+        req.rawBody = body;
+        done(null, Readable.from([]));
+      },
+      (err: Error) => done(err),
+    );
   });
-  app.addHook("preValidation", async (req) => {
+  app.addHook("preValidation", (req, _reply, done) => {
     if (Buffer.isBuffer(req.body)) req.rawBody = req.body;
     else req.rawBody ??= Buffer.alloc(0);
+    done();
   });
-  app.addHook("onRequest", async (req, reply) => {
+  app.addHook("onRequest", (req, reply, done) => {
     void reply.header("X-Request-Id", req.id);
+    done();
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -98,6 +101,18 @@ export function createApp(opts: AppOptions): FastifyInstance {
   });
 
   return app;
+}
+
+async function readGetBody(payload: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of payload) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_GET_BODY_BYTES)
+      throw new FsError("BODY_TOO_LARGE", "GET request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** The JSON body of a request; an empty body is `{}`; bad JSON → 400 FSS.0400. */

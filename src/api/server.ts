@@ -60,15 +60,21 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
 
   void app.register(
     async (v2) => {
-      v2.addHook("preHandler", async (req) => {
-        const principal = deps.authenticate({
-          method: req.method,
-          rawUrl: req.url,
-          headers: headerMap(req),
-          body: req.rawBody,
-        });
-        assertProjectAccess(principal, (req.params as { project_id: string }).project_id);
-        req.principal = principal;
+      v2.addHook("preHandler", (req, _reply, done) => {
+        try {
+          const principal = deps.authenticate({
+            method: req.method,
+            rawUrl: req.url,
+            headers: headerMap(req),
+            body: req.rawBody,
+          });
+          assertProjectAccess(principal, (req.params as { project_id: string }).project_id);
+          req.principal = principal;
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
+        done();
       });
       registerFunctionRoutes(v2, { functions: deps.functions, blobs: deps.blobs, wire: deps.wire });
       registerInvokeRoutes(v2, { functions: deps.functions, invoker: deps.invoker });

@@ -24,7 +24,7 @@ export interface InvokerOptions {
    * version's dependency packages when it has any (dependency files win, contract §1.8).
    */
   codeDir: (digest: string, dependencies: readonly DependencyRef[]) => Promise<string>;
-  /** Where invocation records go; called off the hot path. */
+  /** Where invocation records go: must only queue them (main.ts batches the writes). */
   record: (r: InvocationRecord) => Promise<void>;
   logger: Logger;
   clock: Clock;
@@ -360,13 +360,12 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       timings: { ...r.timings },
       log: r.log.length > 65536 ? r.log.slice(-65536) : r.log,
     };
-    setImmediate(() => {
-      opts
-        .record(rec)
-        .catch((err: unknown) =>
-          opts.logger.warn({ err, requestId: r.requestId }, "cannot store invocation record"),
-        );
-    });
+    // `record` only queues (the batcher writes later): no need to defer the call itself.
+    opts
+      .record(rec)
+      .catch((err: unknown) =>
+        opts.logger.warn({ err, requestId: r.requestId }, "cannot store invocation record"),
+      );
   };
 
   return {
