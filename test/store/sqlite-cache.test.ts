@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FunctionAlias } from "../../src/core/types.js";
-import { openDatabase, startCheckpointer } from "../../src/store/sqlite/open.js";
+import { openDatabase, startStoreWorker } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/types.js";
 import { fnRecord, fnVersion } from "./store-contract.js";
@@ -85,11 +85,13 @@ describe("SQLite store: the invoke path's reads come from memory until a write",
   });
 });
 
-describe("SQLite checkpointer", () => {
+describe("SQLite store worker", () => {
   it("moves committed pages into the database file from its own thread", async () => {
     const other = path.join(dir, "ck.db");
     const db = openDatabase(other);
-    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    db.exec(
+      "CREATE TABLE invocations (request_id TEXT PRIMARY KEY, function_id TEXT, created_at TEXT, data TEXT); CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+    );
     const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
     db.transaction(() => {
       for (let i = 0; i < 500; i++) insert.run("x".repeat(200));
@@ -111,7 +113,7 @@ describe("SQLite checkpointer", () => {
       }
     };
     expect(rowsInMainFile()).toBe(0);
-    const checkpointer = startCheckpointer(other, 20);
+    const worker = startStoreWorker(other, 20);
     try {
       let rows = 0;
       for (let i = 0; i < 250 && rows === 0; i++) {
@@ -120,14 +122,48 @@ describe("SQLite checkpointer", () => {
       }
       expect(rows).toBe(500);
     } finally {
-      await checkpointer.close();
+      await worker.close();
       db.close();
     }
   });
 
-  it("closes (twice) without hanging", async () => {
-    const c = startCheckpointer(file, 1000);
-    await c.close();
-    await c.close();
+  it("writes invocation records; a record of a deleted function does not lose the others", async () => {
+    const fn = fnRecord("p1", "rec");
+    await store.createFunction(fn, fnVersion(fn.id));
+    const rec = (functionId: string, requestId: string) => ({
+      requestId,
+      functionId,
+      version: "latest",
+      alias: "",
+      kind: "sync" as const,
+      instanceId: "i",
+      status: "success" as const,
+      errorCode: 0,
+      startedAt: "2026-11-28T00:00:00.000Z",
+      durationMs: 1,
+      billingMs: 1,
+      memoryUsedMb: 1,
+      coldStart: false,
+      timings: {},
+      log: "",
+    });
+    await store
+      .addInvocations([rec(fn.id, "r1"), rec("no-such-function", "r2"), rec(fn.id, "r3")])
+      .then(
+        () => {
+          throw new Error("the bad record should be reported");
+        },
+        (err: Error) => expect(err.message).toMatch(/not stored/),
+      );
+    expect((await store.getInvocation("r1"))?.functionId).toBe(fn.id);
+    expect(await store.getInvocation("r2")).toBeUndefined();
+    expect((await store.getInvocation("r3"))?.functionId).toBe(fn.id);
+  });
+
+  it("closes (twice) without hanging, and refuses writes afterwards", async () => {
+    const w = startStoreWorker(file, 1000);
+    await w.close();
+    await w.close();
+    await expect(w.writeInvocations([["a", "b", "c", "{}"]])).rejects.toThrow();
   });
 });

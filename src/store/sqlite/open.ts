@@ -27,7 +27,13 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Database.Dat
   return db;
 }
 
-export interface Checkpointer {
+/** A row of the invocations table: request id, function id, start time, the record's JSON. */
+export type InvocationRow = readonly [string, string, string, string];
+
+/** The store's helper thread: WAL checkpoints and invocation-record writes. */
+export interface StoreWorker {
+  /** Insert or replace these rows, committed when the promise resolves. */
+  writeInvocations(rows: readonly InvocationRow[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,6 +42,15 @@ const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.module);
 const db = new Database(workerData.file);
 db.pragma("busy_timeout = 5000");
+db.pragma("synchronous = NORMAL");
+db.pragma("foreign_keys = ON");
+db.pragma("wal_autocheckpoint = 0");
+const insert = db.prepare(
+  "INSERT OR REPLACE INTO invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)",
+);
+const insertAll = db.transaction((rows) => {
+  for (const r of rows) insert.run(r[0], r[1], r[2], r[3]);
+});
 const checkpoint = () => {
   try {
     db.pragma("wal_checkpoint(PASSIVE)");
@@ -44,7 +59,24 @@ const checkpoint = () => {
   }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
-parentPort.on("message", () => {
+parentPort.on("message", (m) => {
+  if (m.type === "invocations") {
+    let error;
+    try {
+      insertAll(m.rows);
+    } catch {
+      // One bad row (its function deleted meanwhile: foreign key) must not lose the others.
+      for (const r of m.rows) {
+        try {
+          insert.run(r[0], r[1], r[2], r[3]);
+        } catch (err) {
+          error = String(err && err.message ? err.message : err);
+        }
+      }
+    }
+    parentPort.postMessage({ id: m.id, error });
+    return;
+  }
   clearInterval(timer);
   checkpoint();
   db.close();
@@ -53,25 +85,60 @@ parentPort.on("message", () => {
 `;
 
 /**
- * Checkpoints the WAL of `file` every `intervalMs` from a worker thread (PASSIVE: writers never
- * wait for it), so the fsyncs of checkpointing leave the event loop's thread.
+ * Starts the helper thread of the store file `file`: it checkpoints the WAL every `intervalMs`
+ * (PASSIVE: writers never wait for it) and writes invocation records, so neither the fsyncs of
+ * checkpointing nor the inserts of a busy invoke path run on the event loop's thread. The file
+ * must already hold the invocations table (migrated).
  */
-export function startCheckpointer(file: string, intervalMs = 1000): Checkpointer {
+export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
   const module = createRequire(import.meta.url).resolve("better-sqlite3");
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: { module, file, intervalMs },
   });
   worker.unref();
-  worker.on("error", () => {
-    // The connections' own fallback checkpoints take over.
+  const waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  let failed: Error | undefined;
+  const failAll = (err: Error): void => {
+    failed ??= err;
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on("message", (m: { id: number; error?: string }) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.error) w.reject(new Error(`some invocation records were not stored: ${m.error}`));
+    else w.resolve();
   });
-  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  worker.on("error", (err) => failAll(err));
+  const exited = new Promise<void>((resolve) =>
+    worker.once("exit", () => {
+      failAll(new Error("the store worker has stopped"));
+      resolve();
+    }),
+  );
+  let nextId = 0;
   let closing: Promise<void> | undefined;
   return {
+    writeInvocations: (rows) => {
+      if (rows.length === 0) return Promise.resolve();
+      if (failed || closing) {
+        return Promise.reject(failed ?? new Error("the store worker is closing"));
+      }
+      const id = ++nextId;
+      return new Promise<void>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        // Referenced while a write is pending: the process must not exit before it commits.
+        worker.ref();
+        worker.postMessage({ type: "invocations", id, rows });
+      }).finally(() => {
+        if (waiting.size === 0) worker.unref();
+      });
+    },
     close: () =>
       (closing ??= (async () => {
-        worker.postMessage("close");
+        worker.postMessage({ type: "close" });
         await exited;
       })()),
   };

@@ -10,7 +10,7 @@ import type {
 import { parseData, toFunction } from "../rows.js";
 import type { ListFunctionsQuery, Store } from "../types.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
-import { openDatabase, startCheckpointer } from "./open.js";
+import { openDatabase, startStoreWorker, type InvocationRow } from "./open.js";
 
 /** Entries of the read cache of functions, versions and aliases before it starts over. */
 const CACHE_ENTRIES = 10_000;
@@ -28,7 +28,7 @@ function deepFreeze<T>(value: T): T {
 export function createSqliteStore(file: string): Store {
   const db = openDatabase(file);
   migrate(db);
-  const checkpointer = file === ":memory:" ? undefined : startCheckpointer(file);
+  const worker = file === ":memory:" ? undefined : startStoreWorker(file);
 
   const q = {
     loadIdentity: db.prepare("SELECT data FROM identity WHERE id = 1"),
@@ -191,7 +191,16 @@ export function createSqliteStore(file: string): Store {
       changed();
       q.deleteAlias.run(functionId, name);
     },
-    addInvocations: async (rs) => addInvocations(rs),
+    addInvocations: async (rs) => {
+      if (!worker) return addInvocations(rs);
+      const rows = rs.map((r): InvocationRow => [
+        r.requestId,
+        r.functionId,
+        r.startedAt,
+        JSON.stringify(r),
+      ]);
+      return worker.writeInvocations(rows);
+    },
     addInvocation: async (r: InvocationRecord) => {
       q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
     },
@@ -202,7 +211,7 @@ export function createSqliteStore(file: string): Store {
     close: async () => {
       if (closed) return;
       closed = true;
-      await checkpointer?.close();
+      await worker?.close();
       db.close();
     },
   };
