@@ -1,5 +1,6 @@
-// Vitest global setup: fail the run when it leaves behind a sandbox process (uid 1003), a
-// fngraph cgroup or a loop mount that was not there before it started (CONVENTIONS, Tests).
+// Vitest global setup: fail the run when it leaves behind a sandbox process (uid 1003, or any
+// uid in a fngraph cgroup: mount_user instances run as other uids), a fngraph cgroup or a loop
+// mount that was not there before it started (CONVENTIONS, Tests).
 // Two test runs at once on one machine would see each other's instances: run one at a time.
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -40,7 +41,8 @@ function sandboxProcesses(): Set<string> {
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (statSync(`/proc/${pid}`).uid !== 1003) continue;
+      const inGroup = /:\/fngraph-/.test(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
+      if (statSync(`/proc/${pid}`).uid !== 1003 && !inGroup) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue; // reaped soon by init
       out.add(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim()}`);

@@ -3,9 +3,9 @@ import type { DependencyRef } from "../core/types.js";
 import type { Logger } from "../core/logger.js";
 import { createInstance, type Instance } from "../runtimes/instance.js";
 import type { LoadSpec, RuntimeDef } from "../runtimes/types.js";
-import type { Sandbox, SandboxMount } from "../sandbox/types.js";
+import type { Sandbox, SandboxMount, SandboxUser } from "../sandbox/types.js";
 import { cpuMillicores, functionEnv } from "./function-env.js";
-import { parseNetworkController, resolveMounts } from "./mounts.js";
+import { parseNetworkController, resolveMounts, resolveMountUser } from "./mounts.js";
 import { StartFailure, type Started } from "./pool.js";
 import type { PrewarmPool } from "./prewarm-pool.js";
 import type { InvokeTarget } from "./types.js";
@@ -40,10 +40,12 @@ export function createInstanceStarter(opts: StarterOptions): StartInstance {
     const t0 = performance.now();
     let mounts: SandboxMount[];
     let network: "full" | "loopback";
+    let user: SandboxUser | undefined;
     try {
       // Checked when the config was saved; checked again because the host or mountRoots may
       // have changed since.
       mounts = resolveMounts(t.version.extra["mount_config"], opts.mountRoots);
+      user = resolveMountUser(t.version.extra["mount_config"]);
       network = parseNetworkController(t.version.extra["network_controller"]).disablePublicNetwork
         ? "loopback"
         : "full";
@@ -56,9 +58,11 @@ export function createInstanceStarter(opts: StarterOptions): StartInstance {
       );
     }
     const tmpMb = t.version.ephemeralStorage;
-    // Mounts are fixed at launch, so only functions without any can use a prewarmed sandbox.
+    // Mounts and the uid are fixed at launch: prewarmed sandboxes have none and run as 1003.
     const slot =
-      mounts.length === 0 ? opts.prewarm?.take({ runtime, memoryMb, network, tmpMb }) : undefined;
+      mounts.length === 0 && !user
+        ? opts.prewarm?.take({ runtime, memoryMb, network, tmpMb })
+        : undefined;
     let codeDir: string;
     try {
       codeDir = await opts.codeDir(t.version.codeDigest, t.version.dependencies ?? []);
@@ -108,6 +112,7 @@ export function createInstanceStarter(opts: StarterOptions): StartInstance {
         tmpMb,
         network,
         mounts,
+        ...(user ? { user } : {}),
         load: loadSpec(t, env),
         logger: log.child({ instanceId: id }),
         ...(opts.maxLogBytes ? { maxLogBytes: opts.maxLogBytes } : {}),

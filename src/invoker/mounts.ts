@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { FsError } from "../core/errors.js";
-import type { SandboxMount } from "../sandbox/types.js";
+import type { SandboxMount, SandboxUser } from "../sandbox/types.js";
 
 /** At most this many `func_mounts` per function (contract §5). */
 export const MAX_MOUNTS = 5;
@@ -91,6 +91,23 @@ function hostDir(share: unknown, realRoots: string[], field: string): string {
   );
   if (!allowed) throw missing;
   return real;
+}
+
+/**
+ * `mount_config.mount_user` as the ids the function runs as (FunctionGraph's mount user owns what
+ * the function writes to its mounts): each id other than −1 replaces the default (1003). Undefined
+ * when neither does. Throws like `resolveMounts` for bad ids.
+ */
+export function resolveMountUser(mountConfig: unknown): SandboxUser | undefined {
+  if (!isObject(mountConfig)) return undefined;
+  const user = mountConfig["mount_user"];
+  checkMountUser(user);
+  if (!isObject(user)) return undefined;
+  const out: SandboxUser = {};
+  const [uid, gid] = [user["user_id"], user["user_group_id"]];
+  if (typeof uid === "number" && uid !== -1) out.uid = uid;
+  if (typeof gid === "number" && gid !== -1) out.gid = gid;
+  return out.uid === undefined && out.gid === undefined ? undefined : out;
 }
 
 function checkMountUser(user: unknown): void {

@@ -1,6 +1,6 @@
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
-import type { Sandbox, SandboxMount } from "../sandbox/types.js";
+import type { Sandbox, SandboxMount, SandboxUser } from "../sandbox/types.js";
 import type { InvokeContext, InvokeOutcome, LoadSpec, RuntimeDef } from "./types.js";
 
 export interface InstanceOptions {
@@ -14,6 +14,8 @@ export interface InstanceOptions {
   tmpMb: number;
   network: "full" | "loopback";
   mounts: SandboxMount[];
+  /** Host ids to run as (`mount_config.mount_user`); default the sandbox's (1003). */
+  user?: SandboxUser;
   load: LoadSpec;
   logger: Logger;
   /** Cap of captured output per invocation (and for start-up); default 1 MiB. */

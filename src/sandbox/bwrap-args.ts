@@ -34,6 +34,8 @@ export interface BwrapArgsInput {
   /** fd number where bwrap reads the seccomp filter, if any. */
   seccompFd?: number;
   disableUserns: boolean;
+  /** uid/gid inside the user namespace (bwrap maps the caller's own ids; set them to the same). */
+  ids?: { uid: number; gid: number };
 }
 
 /** The root layout, computed once: `--symlink usr/bin /bin` on merged-/usr, a ro bind otherwise. */
@@ -73,6 +75,7 @@ export function buildBwrapArgs(input: BwrapArgsInput, rootArgs: readonly string[
   args.push("--die-with-parent", "--new-session");
   if (input.disableUserns) args.push("--disable-userns");
   args.push("--hostname", "sandbox");
+  if (input.ids) args.push("--uid", String(input.ids.uid), "--gid", String(input.ids.gid));
   args.push(...rootArgs);
   args.push("--ro-bind", path.join(input.etcDir, "passwd"), "/etc/passwd");
   args.push("--ro-bind", path.join(input.etcDir, "group"), "/etc/group");

@@ -93,6 +93,21 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
   fs.mkdirSync(etcDir, { recursive: true, mode: 0o755 });
   fs.chmodSync(etcDir, 0o755);
   writeEtc(etcDir, uid, gid);
+  // passwd/group naming another mount user's ids: `<etc>/<uid>-<gid>/`, written on first use.
+  const etcDirs = new Map<string, string>([[`${uid}-${gid}`, etcDir]]);
+  const etcFor = (ids: { uid: number; gid: number }): string => {
+    const key = `${ids.uid}-${ids.gid}`;
+    let dir = etcDirs.get(key);
+    if (!dir) {
+      dir = path.join(etcDir, key);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      fs.chmodSync(dir, 0o755);
+      writeEtc(dir, ids.uid, ids.gid);
+      etcDirs.set(key, dir);
+    }
+    return dir;
+  };
+  let warnedNoUser = false;
   const seccomp = buildSeccompFilter();
   const seccompFile = path.join(stateDir, `seccomp-${process.arch}.bpf`);
   if (seccomp) fs.writeFileSync(seccompFile, seccomp, { mode: 0o600 });
@@ -142,7 +157,15 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
 
   const launch = async (spec: SandboxSpec): Promise<SandboxProcess> => {
     if (closed) throw new FsError("UNAVAILABLE", "sandbox is closed");
-    validateSpec(spec, dropUid ? { uid, gid } : undefined);
+    // mount_user: the ids this instance runs as. Only root can switch to them; without root the
+    // function runs as the platform's own user (tier B), and the setting is ignored.
+    const ids = { uid: spec.user?.uid ?? uid, gid: spec.user?.gid ?? gid };
+    if (!dropUid && (ids.uid !== uid || ids.gid !== gid) && !warnedNoUser) {
+      warnedNoUser = true;
+      log.warn("mount_user ignored: switching users needs root");
+    }
+    const runAs = dropUid ? ids : undefined;
+    validateSpec(spec, runAs);
     const ilog = log.child({ instanceId: spec.id });
     let cg: InstanceCgroup | undefined;
     let volume: TmpVolume | undefined;
@@ -166,6 +189,10 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         });
       }
       if (volumes) volume = await volumes.take(spec.tmpMb);
+      // Images are made owned by the default ids (mkfs root_owner, pooled ahead of time).
+      if (volume && runAs && (runAs.uid !== uid || runAs.gid !== gid)) {
+        fs.chownSync(volume.hostDir, runAs.uid, runAs.gid);
+      }
       const tmp: TmpMount = volume
         ? { kind: "bind", hostDir: volume.hostDir }
         : { kind: "tmpfs", sizeMb: spec.tmpMb };
@@ -174,7 +201,8 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         {
           spec,
           tmp,
-          etcDir,
+          etcDir: runAs ? etcFor(runAs) : etcDir,
+          ...(runAs ? { ids: runAs } : {}),
           ...(seccompFd !== undefined ? { seccompFd: 4 } : {}),
           disableUserns: opts.disableUserns ?? true,
         },
@@ -185,8 +213,8 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         ? [
             ...enterNet,
             setprivPath,
-            `--reuid=${uid}`,
-            `--regid=${gid}`,
+            `--reuid=${ids.uid}`,
+            `--regid=${ids.gid}`,
             "--clear-groups",
             "--inh-caps=-all",
           ]
@@ -229,7 +257,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
 
   const desc =
     tier === "A"
-      ? `tier A: bwrap as uid ${uid} in cgroup ${layout?.version ?? "?"} groups, seccomp, /tmp ${useLoop ? "ext4 image" : "tmpfs"}`
+      ? `tier A: bwrap as uid ${uid} (or the function's mount_user) in cgroup ${layout?.version ?? "?"} groups, seccomp, /tmp ${useLoop ? "ext4 image" : "tmpfs"}`
       : `tier B: bwrap${dropUid ? ` as uid ${uid}` : ""}, RLIMIT_DATA + RSS polling, no cgroups`;
   return {
     tier,
@@ -251,6 +279,12 @@ function validateSpec(spec: SandboxSpec, dropTo: { uid: number; gid: number } | 
     throw new FsError("INTERNAL", `invalid sandbox id ${JSON.stringify(spec.id)}`);
   }
   if (spec.argv.length === 0) throw new FsError("INTERNAL", "empty argv");
+  // Never root: mount_user ids are checked at the API too (1..65534), this is the last line.
+  for (const id of [spec.user?.uid, spec.user?.gid]) {
+    if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 65534)) {
+      throw new FsError("INTERNAL", `invalid sandbox user id ${id}`);
+    }
+  }
   for (const m of spec.mounts) {
     const problem = checkMountTarget(m.sandboxPath);
     if (problem) throw new FsError("INVALID_MOUNT_PATH", problem);
@@ -265,13 +299,19 @@ function validateSpec(spec: SandboxSpec, dropTo: { uid: number; gid: number } | 
 }
 
 function writeEtc(dir: string, uid: number, gid: number): void {
+  // The function's ids are named `sandbox`; nobody/nogroup only when they are other ids.
   const passwd = [
     "root:x:0:0:root:/root:/usr/sbin/nologin",
     `sandbox:x:${uid}:${gid}:function:/tmp:/usr/sbin/nologin`,
-    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
+    ...(uid === 65534 ? [] : ["nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin"]),
     "",
   ].join("\n");
-  const group = ["root:x:0:", `sandbox:x:${gid}:`, "nogroup:x:65534:", ""].join("\n");
+  const group = [
+    "root:x:0:",
+    `sandbox:x:${gid}:`,
+    ...(gid === 65534 ? [] : ["nogroup:x:65534:"]),
+    "",
+  ].join("\n");
   fs.writeFileSync(path.join(dir, "passwd"), passwd, { mode: 0o644 });
   fs.writeFileSync(path.join(dir, "group"), group, { mode: 0o644 });
 }
@@ -294,6 +334,7 @@ function wrapProcess(input: WrapInput): SandboxProcess {
   let finalPeak: number | undefined;
   let monitor: RssMonitor | undefined;
   let killing: Promise<void> | undefined;
+  let frozen = false;
   const lastTree = new Set<number>();
 
   if (!cg && child.pid !== undefined) {
@@ -374,11 +415,23 @@ function wrapProcess(input: WrapInput): SandboxProcess {
       const m = spec.cpuMillicores > 0 ? spec.cpuMillicores : cpuMillicoresFor(spec.memoryMb);
       cg.setCpuMillicores(m);
     },
+    freeze: () => {
+      if (!gone && !killing && cg) frozen = cg.freeze();
+    },
+    thaw: () => {
+      if (!frozen) return;
+      frozen = false;
+      if (!gone) cg?.thaw();
+    },
     kill: () =>
       (killing ??= (async () => {
         if (!gone) {
-          if (cg) await cg.killAll();
-          else {
+          // killAll handles frozen tasks (cgroup.kill and SIGKILL wake them; the v1 path thaws);
+          // thawing as well leaves no group frozen for the teardown.
+          if (cg) {
+            await cg.killAll();
+            proc.thaw();
+          } else {
             rememberTree();
             for (const pid of lastTree) trySigkill(pid);
           }

@@ -44,7 +44,14 @@ export interface InstanceCgroup {
   /** OOM kills inside this group since it was created. */
   oomKills(): number;
   isEmpty(): boolean;
-  /** Kill every process in the group (setsid'd ones included). */
+  /**
+   * Suspend every task (v2/hybrid `cgroup.freeze` 1, else the v1 freezer's FROZEN). Returns false
+   * when the group has no freezer. The kernel finishes freezing asynchronously.
+   */
+  freeze(): boolean;
+  /** Resume the tasks (`cgroup.freeze` 0 / THAWED). */
+  thaw(): void;
+  /** Kill every process in the group (setsid'd ones included); frozen tasks too. */
   killAll(): Promise<void>;
   /** Wait until no process is left; false on timeout. */
   waitEmpty(timeoutMs: number): Promise<boolean>;
@@ -286,6 +293,13 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
       await delay(wait);
     }
   };
+  // Idle mode: the unified group's cgroup.freeze (v2, and hybrid: a core file that needs no
+  // controller, kernel >= 5.2), else the v1 freezer group (v1, or hybrid before 5.14).
+  const setFrozen = (on: boolean): boolean => {
+    if (removed) return false;
+    if (unified && tryWrite(path.join(unified, "cgroup.freeze"), on ? "1" : "0")) return true;
+    return !!freezer && tryWrite(path.join(freezer, "freezer.state"), on ? "FROZEN" : "THAWED");
+  };
   const killAll = async (): Promise<void> => {
     // Dying tasks still need CPU to exit: a group that used up its CFS quota would keep its
     // SIGKILLed tasks (a fork bomb's thousand) waiting for the next period, up to 100 ms.
@@ -335,6 +349,10 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
       return m ? Number(m[1]) : 0;
     },
     isEmpty,
+    freeze: () => setFrozen(true),
+    thaw() {
+      setFrozen(false);
+    },
     killAll,
     waitEmpty,
     async remove() {

@@ -37,8 +37,12 @@ export function createPlainProcessSandbox(opts: PlainProcessSandboxOptions): San
     if (!file) throw new Error("sandbox spec has an empty argv");
     const { tmpDir } = paths(spec);
     mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-    if (spec.mounts.length > 0) {
-      logger.debug({ id: spec.id, mounts: spec.mounts.length }, "tier C ignores mounts");
+    if (spec.mounts.length > 0 || spec.user) {
+      // No mounts, so mount_user has nothing to own: the process runs as the platform's user.
+      logger.debug(
+        { id: spec.id, mounts: spec.mounts.length },
+        "tier C ignores mounts and mount_user",
+      );
     }
 
     const child = spawn(file, args, {
@@ -106,6 +110,9 @@ export function createPlainProcessSandbox(opts: PlainProcessSandboxOptions): San
       resetPeakMemory: () => {},
       oomKilled: () => false,
       applyRuntimeLimits: () => {},
+      // No freezer without cgroups: an idle-mode instance simply stays running.
+      freeze: () => {},
+      thaw: () => {},
       kill() {
         killing ??= (async () => {
           killGroup();

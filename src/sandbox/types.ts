@@ -42,6 +42,17 @@ export interface SandboxSpec {
    */
   network: "full" | "loopback" | "private";
   mounts: SandboxMount[];
+  /**
+   * Host uid/gid to run as (`mount_config.mount_user`); an absent id is the sandbox's default
+   * (1003). Honoured where the platform can switch users (tiers A/B as root); ignored elsewhere.
+   */
+  user?: SandboxUser;
+}
+
+/** Ids a function runs as; each absent one falls back to the sandbox's default. */
+export interface SandboxUser {
+  uid?: number;
+  gid?: number;
 }
 
 export interface SandboxExit {
@@ -66,6 +77,14 @@ export interface SandboxProcess {
   oomKilled(): boolean;
   /** Lower the CPU share to the function's after a fast start. */
   applyRuntimeLimits(): void;
+  /**
+   * Suspend every process of the tree (cgroup freezer, tier A) until `thaw()`: an idle reserved
+   * instance in idle mode. Synchronous; a no-op where the tier has no freezer (B, C) or the tree
+   * is gone. `kill()` works on a frozen tree.
+   */
+  freeze(): void;
+  /** Resume a frozen tree; synchronous, a no-op when not frozen. */
+  thaw(): void;
   /** Kill the whole tree (setsid'd children included) and release its resources. Idempotent. */
   kill(): Promise<void>;
 }

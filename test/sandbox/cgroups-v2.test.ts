@@ -406,6 +406,19 @@ describe("cgroup v2 instance groups (fake hierarchy)", () => {
     expect(written).toBe("max 100000" + "1");
   });
 
+  it("freeze writes 1 to cgroup.freeze, thaw writes 0 (idle mode); nothing after remove", async () => {
+    const fake = createFakeCgroup2();
+    const name = "fngraph-t-freeze";
+    const driver = createCgroupDriver(v2Layout(fake, true), fake.dirOps);
+    const group = track(driver.create(name, LIMITS));
+    expect(group.freeze()).toBe(true);
+    expect(fake.read(name, "cgroup.freeze")).toBe("1");
+    group.thaw();
+    expect(fake.read(name, "cgroup.freeze")).toBe("0");
+    await group.remove();
+    expect(group.freeze()).toBe(false);
+  });
+
   it("killAll without cgroup.kill (< 5.14) SIGKILLs every pid in cgroup.procs", async () => {
     const fake = createFakeCgroup2();
     const name = "fngraph-t-nokill";
