@@ -318,6 +318,8 @@ async function load(msg) {
     });
     return;
   }
+  // Time spent in the initializer (0 without one): the host reports it apart from the load.
+  let initMs = 0;
   if (msg.initializer) {
     let init;
     try {
@@ -331,7 +333,9 @@ async function load(msg) {
       });
       return;
     }
+    const initStart = performance.now();
     const r = await runUser(init, [initContext(msg.initializerTimeoutMs || 0)]);
+    initMs = performance.now() - initStart;
     if (r.kind !== "value") {
       await flushStdio();
       send({
@@ -345,7 +349,7 @@ async function load(msg) {
   userHandler = handler;
   if (!measureRss) restingRssKb = process.memoryUsage.rss() / 1024;
   await flushStdio();
-  send({ type: "loaded" });
+  send({ type: "loaded", initMs });
 }
 
 // ---- invoking -------------------------------------------------------------------------------

@@ -247,10 +247,14 @@ def _load(msg):
         )
         return
     initializer = msg.get("initializer")
+    # Time spent in the initializer (0 without one): the host reports it apart from the load.
+    init_ms = 0.0
     if initializer:
         try:
             init = _resolve(initializer)
+            init_start = time.perf_counter()
             init(_init_context(msg.get("initializerTimeoutMs") or 0))
+            init_ms = (time.perf_counter() - init_start) * 1000.0
         except BaseException as exc:
             _flush()
             _send(
@@ -263,7 +267,7 @@ def _load(msg):
             return
     _handler = handler
     _flush()
-    _send({"type": "loaded"})
+    _send({"type": "loaded", "initMs": init_ms})
 
 
 # ---- invoking ----------------------------------------------------------------------------------
