@@ -10,6 +10,7 @@ import { createInstanceStarter, type StartInstance } from "./instance-starter.js
 import { billingDuration, finishLine, startLine } from "./log-format.js";
 import { AcquireCanceled, Pool, StartFailure, type Lease, type PoolStats } from "./pool.js";
 import type { PrewarmPool, PrewarmStats } from "./prewarm-pool.js";
+import type { ReservedSetting } from "./reserved-instances.js";
 import { createStartLimiter, type StartLimiter } from "./start-limiter.js";
 import type { InvokeRequest, InvokeResult, InvokeTarget } from "./types.js";
 
@@ -72,9 +73,14 @@ export interface Invoker {
   retire(functionId: string, version?: string): void;
   /**
    * Keep `count` instances of this version running (reserved instances, contract §1.10): started
-   * now, kept whatever the keep-alive, replaced when one dies. 0 releases them.
+   * now, kept whatever the keep-alive, replaced when one dies. 0 releases them (unless metric
+   * tactics may ask for some). `more`: idle mode and metric tactics (default off / none).
    */
-  setReserved(target: InvokeTarget, count: number): void;
+  setReserved(
+    target: InvokeTarget,
+    count: number,
+    more?: Pick<ReservedSetting, "idleMode" | "metrics">,
+  ): void;
   stats(): InvokerStats;
   usage(projectId: string): ProjectUsage;
   /** The project-wide concurrency quota this invoker enforces. */
@@ -90,8 +96,8 @@ export function createInvoker(opts: InvokerOptions): Invoker {
   const inflightByProject = new Map<string, number>();
   /** Project of each pool (live and retiring), for usage figures. */
   const projectOf = new Map<Pool, string>();
-  /** Reserved counts per `${functionId}/${version}`: pools of newer revisions inherit them. */
-  const reserved = new Map<string, number>();
+  /** Reserved settings per `${functionId}/${version}`: pools of newer revisions inherit them. */
+  const reserved = new Map<string, ReservedSetting>();
   const limiter = opts.limiter ?? createStartLimiter(Math.max(4, 2 * availableParallelism()));
   const startInstance =
     opts.startInstance ??
@@ -135,8 +141,8 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     });
     pools.set(key, pool);
     projectOf.set(pool, t.fn.projectId);
-    const min = reserved.get(`${t.fn.id}/${t.version.version}`);
-    if (min && memoryMb === t.version.memorySize) pool.setMinInstances(min);
+    const setting = reserved.get(`${t.fn.id}/${t.version.version}`);
+    if (setting && memoryMb === t.version.memorySize) pool.setReserved(setting);
     return pool;
   };
 
@@ -382,14 +388,26 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       const prefix = version ? `${functionId}/${version}/` : `${functionId}/`;
       for (const [k, p] of [...pools]) if (k.startsWith(prefix)) retirePool(k, p);
     },
-    setReserved: (target, count) => {
+    setReserved: (target, count, more) => {
       const id = `${target.fn.id}/${target.version.version}`;
-      if (count > 0) reserved.set(id, count);
+      const setting: ReservedSetting = {
+        count,
+        idleMode: more?.idleMode ?? false,
+        metrics: more?.metrics ?? [],
+      };
+      const keep = count > 0 || setting.metrics.length > 0;
+      if (keep) reserved.set(id, setting);
       else reserved.delete(id);
       if (closed) return;
-      if (count > 0) getPool(target, target.version.memorySize).setMinInstances(count);
+      if (count > 0) getPool(target, target.version.memorySize).setReserved(setting);
       else {
-        for (const [k, p] of pools) if (k.startsWith(`${id}/`)) p.setMinInstances(0);
+        // No instance to start now: existing pools take the setting, a new one inherits it.
+        const size = `/${target.version.memorySize}`;
+        for (const [k, p] of pools) {
+          if (!k.startsWith(`${id}/`)) continue;
+          if (keep && k.endsWith(size)) p.setReserved(setting);
+          else p.setReserved({ count: 0, idleMode: false, metrics: [] });
+        }
       }
     },
     stats: () => {

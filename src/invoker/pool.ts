@@ -2,6 +2,8 @@ import { FsError } from "../core/errors.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { Instance } from "../runtimes/instance.js";
+import type { ReservedMetric } from "../store/reserved.js";
+import { METRIC_INTERVAL_MS, metricMinimum, type ReservedSetting } from "./reserved-instances.js";
 import type { StartLimiter } from "./start-limiter.js";
 
 /** Where a new instance's start-up time went, in ms (cold-start anatomy). */
@@ -30,6 +32,8 @@ export interface Slot {
   lastUsed: number;
   /** Not yet used since it started: its first caller had a cold start. */
   fresh: boolean;
+  /** Frozen while idle (reserved instance, idle mode); thawed before it gets a call. */
+  frozen?: boolean;
 }
 
 export interface Lease {
@@ -118,6 +122,12 @@ export class Pool {
   private starting = 0;
   /** Reserved instances: kept running whatever the keep-alive, replaced when one dies. */
   private minInstances = 0;
+  /** The reserved count; metric tactics may raise `minInstances` above it. */
+  private baseMin = 0;
+  private idleMode = false;
+  private metrics: readonly ReservedMetric[] = [];
+  private metricTimer: TimerHandle | undefined;
+  private frozenSlots = 0;
   private retired = false;
   private drainedWaiters: (() => void)[] = [];
   private reapTimer: TimerHandle | undefined;
@@ -161,9 +171,74 @@ export class Pool {
 
   /** Keep `n` instances running (reserved instances), bounded by max instances. */
   setMinInstances(n: number): void {
-    this.minInstances = Math.max(0, Math.min(n, this.max));
+    this.baseMin = Math.max(0, n);
+    this.updateMin();
+  }
+
+  /**
+   * Apply a reserved setting: keep `count` instances running (more while a metric tactic's
+   * utilisation threshold is reached, checked every second and at every call start), and in
+   * idle mode freeze the idle reserved ones until a call comes.
+   */
+  setReserved(setting: ReservedSetting): void {
+    this.idleMode = setting.idleMode;
+    this.metrics = setting.metrics;
+    this.setMinInstances(setting.count);
+    this.scheduleMetrics();
+  }
+
+  private updateMin(): void {
+    if (this.retired) return;
+    const calls = this.inflight + this.waiters.length;
+    const capacity = this.slots.size * this.opts.concurrentNum;
+    const want = Math.max(this.baseMin, metricMinimum(this.metrics, calls, capacity));
+    this.minInstances = Math.max(0, Math.min(want, this.max));
     this.fill();
     this.scheduleReap();
+    this.park();
+  }
+
+  private scheduleMetrics(): void {
+    if (this.metricTimer) this.opts.clock.clearTimeout(this.metricTimer);
+    this.metricTimer = undefined;
+    if (this.retired || this.metrics.length === 0) return;
+    this.metricTimer = this.opts.clock.setTimeout(() => {
+      this.metricTimer = undefined;
+      this.updateMin();
+      this.scheduleMetrics();
+    }, METRIC_INTERVAL_MS);
+    this.metricTimer.unref?.();
+  }
+
+  /**
+   * Idle mode: freeze the idle instances that make up the reserved minimum (the most recently
+   * used, which the reaper keeps); thaw any other frozen one (the minimum went down).
+   */
+  private park(): void {
+    if (!this.idleMode && this.frozenSlots === 0) return;
+    const idle = [...this.slots]
+      .filter((s) => s.inflight === 0 && !s.instance.dead)
+      .sort((a, b) => b.lastUsed - a.lastUsed);
+    let busy = 0;
+    for (const s of this.slots) if (s.inflight > 0) busy++;
+    let keep = this.idleMode && !this.retired ? Math.max(0, this.minInstances - busy) : 0;
+    for (const s of idle) {
+      if (keep > 0) {
+        keep--;
+        if (!s.frozen) {
+          s.frozen = true;
+          this.frozenSlots++;
+          s.instance.freeze();
+        }
+      } else this.thawSlot(s);
+    }
+  }
+
+  private thawSlot(slot: Slot): void {
+    if (!slot.frozen) return;
+    slot.frozen = false;
+    this.frozenSlots--;
+    slot.instance.thaw();
   }
 
   acquire(signal?: AbortSignal): Promise<Lease> {
@@ -172,7 +247,11 @@ export class Pool {
     const now = this.opts.clock.now();
     if (this.waiters.length === 0) {
       const free = this.freeSlot();
-      if (free) return Promise.resolve(this.lease(free, now));
+      if (free) {
+        const lease = this.lease(free, now);
+        if (this.metrics.length > 0) this.updateMin();
+        return Promise.resolve(lease);
+      }
     }
     // The queue is the calls no instance start will serve: a call that makes the pool start an
     // instance is not queued, it waits for its cold start.
@@ -206,6 +285,7 @@ export class Pool {
       }
       this.waiters.push(waiter);
       this.pump();
+      if (this.metrics.length > 0) this.updateMin();
     });
   }
 
@@ -216,12 +296,14 @@ export class Pool {
     else if (this.retired && slot.inflight === 0) void this.stop(slot);
     this.pump();
     this.scheduleReap();
+    this.park();
   }
 
   /** Stop taking new work: idle instances stop now, busy ones when their calls end. */
   retire(): void {
     this.retired = true;
     this.minInstances = 0;
+    this.scheduleMetrics();
     for (const s of [...this.slots]) if (s.inflight === 0) void this.stop(s);
   }
 
@@ -241,6 +323,7 @@ export class Pool {
   async close(): Promise<void> {
     this.retired = true;
     this.minInstances = 0;
+    this.scheduleMetrics();
     if (this.reapTimer) this.opts.clock.clearTimeout(this.reapTimer);
     this.reapTimer = undefined;
     for (const w of [...this.waiters])
@@ -249,6 +332,7 @@ export class Pool {
   }
 
   private lease(slot: Slot, enqueuedAt: number): Lease {
+    this.thawSlot(slot);
     slot.inflight++;
     const cold = slot.fresh;
     slot.fresh = false;
@@ -324,6 +408,8 @@ export class Pool {
         });
         this.pump();
         this.scheduleReap();
+        // A reserved instance that started with no caller is frozen now, in idle mode.
+        this.park();
       },
       (err: unknown) => {
         this.starting--;
@@ -355,11 +441,14 @@ export class Pool {
   }
 
   private remove(slot: Slot): void {
+    this.thawSlot(slot);
     this.slots.delete(slot);
     this.checkDrained();
   }
 
   private stop(slot: Slot): Promise<void> {
+    // close() thaws too; here the count of frozen slots stays right.
+    this.thawSlot(slot);
     this.slots.delete(slot);
     this.checkDrained();
     return slot.instance
@@ -371,7 +460,8 @@ export class Pool {
   private reapable(now: number): Slot[] {
     const idle = [...this.slots]
       .filter((s) => s.inflight === 0)
-      .sort((a, b) => a.lastUsed - b.lastUsed);
+      // Idle mode: of equally old ones, reap the running (on-demand) one, keep the frozen.
+      .sort((a, b) => a.lastUsed - b.lastUsed || Number(!!a.frozen) - Number(!!b.frozen));
     const spare = Math.max(0, this.slots.size - this.minInstances);
     return idle.slice(0, spare).filter((s) => s.lastUsed + this.opts.keepAliveMs <= now);
   }
@@ -395,6 +485,7 @@ export class Pool {
           void this.stop(s);
         }
         this.scheduleReap();
+        this.park();
       },
       Math.max(0, due - this.opts.clock.now()),
     );

@@ -2,7 +2,12 @@ import { Cron } from "croner";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import { FsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
-import type { ReservedConfig, ReservedCron, ReservedStore } from "../store/reserved.js";
+import type {
+  ReservedConfig,
+  ReservedCron,
+  ReservedMetric,
+  ReservedStore,
+} from "../store/reserved.js";
 import type { InvokeTarget } from "./types.js";
 
 /** Reserved instances per account: 90 % of the concurrency quota (contract §1.10). */
@@ -13,7 +18,11 @@ const LOOKBACK_MS = 24 * 3600_000;
 export interface ReservedOptions {
   store: ReservedStore;
   invoker: {
-    setReserved(target: InvokeTarget, count: number): void;
+    setReserved(
+      target: InvokeTarget,
+      count: number,
+      more?: Pick<ReservedSetting, "idleMode" | "metrics">,
+    ): void;
     readonly concurrencyQuota: number;
   };
   /** The version a config applies to now (an alias: its main version); undefined once gone. */
@@ -33,6 +42,62 @@ export interface ReservedInstances {
   /** Reserved instances the project's configs hold now (they count against its quota). */
   reservedIn(projectId: string): number;
   close(): Promise<void>;
+}
+
+/** What the invoker keeps for a reserved setting (its pool applies it). */
+export interface ReservedSetting {
+  /** Instances kept running now (count, or the cron tactic in force). */
+  count: number;
+  /** Freeze idle reserved instances until a call comes (idle_mode). */
+  idleMode: boolean;
+  /** Concurrency tactics: more reserved instances while utilisation is high. */
+  metrics: readonly ReservedMetric[];
+}
+
+/** How often a pool with metric tactics samples its utilisation (also at every call start). */
+export const METRIC_INTERVAL_MS = 1000;
+
+/**
+ * The reserved minimum the metric tactics ask for (*decision*, UNCONFIRMED semantics): each
+ * `Concurrency` tactic whose threshold (percent) the utilisation — calls in flight or waiting over
+ * `instances × concurrent_num` — reaches asks for `min` instances; the largest such `min`, else 0.
+ * With no instance, any call is full utilisation.
+ */
+export function metricMinimum(
+  metrics: readonly ReservedMetric[],
+  calls: number,
+  capacity: number,
+): number {
+  if (metrics.length === 0) return 0;
+  const percent = capacity > 0 ? (calls / capacity) * 100 : calls > 0 ? Infinity : 0;
+  let min = 0;
+  for (const m of metrics)
+    if (m.type === "Concurrency" && percent >= m.threshold) min = Math.max(min, m.min);
+  return min;
+}
+
+/** Throws FSS.0400 unless every metric tactic is well formed (name, type, threshold, min). */
+export function checkMetrics(metrics: readonly ReservedMetric[]): void {
+  for (const m of metrics) {
+    const bad = (why: string) =>
+      new FsError("INVALID_PARAMETER", `metric config ${m.name}: ${why}`);
+    if (typeof m.name !== "string" || m.name.length < 1 || m.name.length > 60)
+      throw bad("name must be 1-60 characters");
+    if (m.type !== "Concurrency") throw bad('type must be "Concurrency"');
+    if (!Number.isInteger(m.threshold) || m.threshold < 1 || m.threshold > 100)
+      throw bad("threshold must be an integer percentage from 1 to 100");
+    if (!Number.isInteger(m.min) || m.min < 0 || m.min > 1000)
+      throw bad("min must be an integer from 0 to 1000");
+  }
+}
+
+/** The most instances a setting may hold at once: count, any cron count, any metric min. */
+export function peakOf(c: Pick<ReservedConfig, "count" | "cronConfigs" | "metricConfigs">): number {
+  return Math.max(
+    c.count,
+    ...c.cronConfigs.map((x) => x.count),
+    ...c.metricConfigs.map((x) => x.min),
+  );
 }
 
 /** Throws FSS.0400 when a cron expression does not parse. */
@@ -113,7 +178,7 @@ export function createReservedInstances(opts: ReservedOptions): ReservedInstance
     // A different version than before (the alias moved): release the old one first.
     if (before && before.target.version.version !== target.version.version)
       opts.invoker.setReserved(before.target, 0);
-    opts.invoker.setReserved(target, count);
+    opts.invoker.setReserved(target, count, { idleMode: c.idleMode, metrics: c.metricConfigs });
     applied.set(key, { target, count });
     schedule(c);
   };
@@ -166,7 +231,7 @@ export function createReservedInstances(opts: ReservedOptions): ReservedInstance
     let n = 0;
     for (const [key, c] of configs) {
       if (c.projectId !== projectId || key === except) continue;
-      n += Math.max(c.count, ...c.cronConfigs.map((x) => x.count));
+      n += peakOf(c);
     }
     return n;
   };
@@ -180,7 +245,8 @@ export function createReservedInstances(opts: ReservedOptions): ReservedInstance
     },
     put: async (c, target) => {
       for (const cron of c.cronConfigs) checkCron(cron.cron);
-      const peak = Math.max(c.count, ...c.cronConfigs.map((x) => x.count));
+      checkMetrics(c.metricConfigs);
+      const peak = peakOf(c);
       const max = target.version.strategy.concurrency;
       if (max === 0) {
         throw new FsError("INVALID_PARAMETER", "the function is disabled (max instances 0)");

@@ -69,6 +69,13 @@ export interface Instance {
   readonly startLog: string;
   /** Never rejects for function problems: every failure is an InvokeOutcome. */
   invoke(event: string, ctx: InvokeContext, opts: InvokeOptions): Promise<InvokeOutcome>;
+  /**
+   * Suspend the idle process tree (reserved instances in idle mode): the cgroup freezer in tier A,
+   * a no-op elsewhere and while calls are in flight. `invoke` and `close` thaw it first.
+   */
+  freeze(): void;
+  /** Resume a frozen tree (synchronous, cheap); a no-op when not frozen. */
+  thaw(): void;
   /** Called once when the process is gone (immediately if it already is). */
   onExit(cb: () => void): void;
   /** Graceful stop: close fd 3, wait up to 2 s, then kill. Idempotent. */

@@ -392,6 +392,13 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     const timings: StartTimings = { sandboxMs: t1 - t0, bootMs: t2 - t1, loadMs: t3 - tLoad };
     logger.debug({ timings }, "instance started");
 
+    let frozen = false;
+    const thaw = (): void => {
+      if (!frozen) return;
+      frozen = false;
+      proc.thaw();
+    };
+
     const instance: Instance = {
       id: opts.id,
       timings,
@@ -403,6 +410,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
         return stopping || exitInfo !== undefined;
       },
       invoke(event, ctx, { timeoutMs, signal }) {
+        thaw();
         const start = performance.now();
         if (stopping || exitInfo) {
           return Promise.resolve({
@@ -452,12 +460,20 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
           send({ type: "invoke", id, event, context: ctx });
         });
       },
+      freeze() {
+        if (frozen || stopping || exitInfo || pending.size > 0) return;
+        frozen = true;
+        proc.freeze();
+      },
+      thaw,
       onExit(cb) {
         if (exitDone) queueMicrotask(cb);
         else exitCallbacks.push(cb);
       },
       close() {
         closing ??= (async () => {
+          // A frozen runtime would not see fd 3 close: thaw it for the graceful stop.
+          thaw();
           stopping = true;
           if (!exitInfo) {
             proc.channel.end();

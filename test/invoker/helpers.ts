@@ -60,6 +60,10 @@ export interface FakeInstance extends Instance {
   /** Calls seen by invoke, for concurrency checks. */
   maxSeen: number;
   owner: string;
+  /** Frozen by idle mode (freeze() while idle, thaw()); and how often each happened. */
+  readonly frozen: boolean;
+  freezes: number;
+  thaws: number;
 }
 
 /** An instance whose calls finish when the test resolves them (or right away). */
@@ -89,10 +93,26 @@ export function createFakeInstance(id: string, owner = "f", gate: Gate = openGat
   let dead = false;
   let closed = false;
   let inflight = 0;
+  let frozen = false;
   const inst: FakeInstance = {
     id,
     owner,
     maxSeen: 0,
+    freezes: 0,
+    thaws: 0,
+    get frozen() {
+      return frozen;
+    },
+    freeze() {
+      if (frozen || dead || inflight > 0) return;
+      frozen = true;
+      inst.freezes++;
+    },
+    thaw() {
+      if (!frozen) return;
+      frozen = false;
+      inst.thaws++;
+    },
     timings: { sandboxMs: 1, bootMs: 2, loadMs: 3 },
     startLog: "",
     get inflight() {
@@ -105,6 +125,9 @@ export function createFakeInstance(id: string, owner = "f", gate: Gate = openGat
       return closed;
     },
     invoke(): Promise<InvokeOutcome> {
+      // The pool must thaw an instance before it hands it a call (the real one would also thaw
+      // here, but a fake that forgives would hide a pool that forgot).
+      if (frozen) throw new Error(`invoke on frozen instance ${id}`);
       inflight++;
       inst.maxSeen = Math.max(inst.maxSeen, inflight);
       return new Promise<InvokeOutcome>((resolve) => {

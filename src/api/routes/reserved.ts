@@ -41,7 +41,8 @@ const reservedBody = z.object({
           z.object({
             name: z.string().min(1).max(60),
             type: z.literal("Concurrency"),
-            threshold: z.number().min(0),
+            // Percent of concurrency utilisation (docs/decisions.md).
+            threshold: z.number().int().min(1).max(100),
             min: z.number().int().min(0).max(1000),
           }),
         )
