@@ -94,6 +94,7 @@ export function createInstanceStarter(opts: StarterOptions): StartInstance {
             sandboxMs: 0,
             bootMs: 0,
             loadMs: instance.timings.loadMs,
+            initializerMs: instance.timings.initializerMs,
             prewarmed: true,
           },
         };
@@ -125,6 +126,7 @@ export function createInstanceStarter(opts: StarterOptions): StartInstance {
           sandboxMs: tm.sandboxMs,
           bootMs: tm.bootMs,
           loadMs: tm.loadMs,
+          initializerMs: tm.initializerMs,
           prewarmed: false,
         },
       };

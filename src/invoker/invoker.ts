@@ -276,6 +276,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       sandbox: a?.sandboxMs ?? 0,
       boot: a?.bootMs ?? 0,
       load: a?.loadMs ?? 0,
+      initializer: a?.initializerMs ?? 0,
       handler: end - handlerStart,
       prewarmed: a?.prewarmed ? 1 : 0,
     };
@@ -340,6 +341,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
         sandbox: 0,
         boot: 0,
         load: durationMs,
+        initializer: 0,
         handler: 0,
         prewarmed: 0,
       },

@@ -11,8 +11,10 @@ export interface StartAnatomy {
   placementMs: number;
   sandboxMs: number;
   bootMs: number;
-  /** Module load plus initializer (the runtime reports them as one phase). */
+  /** Loading the function's module (the initializer not included). */
   loadMs: number;
+  /** The function's initializer (0 without one). */
+  initializerMs: number;
   /** The sandbox and the runtime were started ahead of time (prewarmed pool). */
   prewarmed: boolean;
 }

@@ -260,7 +260,7 @@ export class Pool {
     const waited = Math.max(0, this.opts.clock.now() - enqueuedAt);
     const a = slot.anatomy;
     // A cold caller waited for its instance to start; that time is reported as start phases.
-    const starting = cold ? a.placementMs + a.sandboxMs + a.bootMs + a.loadMs : 0;
+    const starting = cold ? a.placementMs + a.sandboxMs + a.bootMs + a.loadMs + a.initializerMs : 0;
     return {
       slot,
       cold,

@@ -35,8 +35,10 @@ export interface InvokeTimings {
   sandbox: number;
   /** Interpreter start until `ready` (0 when prewarmed). */
   boot: number;
-  /** Handler module load plus initializer (the runtime reports them as one phase). */
+  /** Loading the handler's module. */
   load: number;
+  /** The function's initializer (0 without one). */
+  initializer?: number;
   handler: number;
   /** 1 when the instance came from the prewarmed pool. */
   prewarmed?: number;

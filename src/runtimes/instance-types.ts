@@ -45,11 +45,14 @@ export interface LaunchedRuntime {
   kill(): Promise<void>;
 }
 
-/** Start-up phases in ms: sandbox launch, until `ready`, load + initializer. */
+/** Start-up phases in ms: sandbox launch, until `ready`, module load, initializer. */
 export interface StartTimings {
   sandboxMs: number;
   bootMs: number;
+  /** `load` sent → `loaded`, without the initializer's own time. */
   loadMs: number;
+  /** The initializer, as the shim measured it (0 without one, or from a shim that does not say). */
+  initializerMs: number;
 }
 
 export interface InvokeOptions {

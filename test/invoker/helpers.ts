@@ -113,7 +113,7 @@ export function createFakeInstance(id: string, owner = "f", gate: Gate = openGat
       frozen = false;
       inst.thaws++;
     },
-    timings: { sandboxMs: 1, bootMs: 2, loadMs: 3 },
+    timings: { sandboxMs: 1, bootMs: 2, loadMs: 3, initializerMs: 0 },
     startLog: "",
     get inflight() {
       return inflight;
@@ -182,7 +182,14 @@ export function createStarter(owner = "f", gate?: Gate): Starter {
       made.push(inst);
       w.resolve({
         instance: inst,
-        anatomy: { placementMs: 0, sandboxMs: 1, bootMs: 2, loadMs: 3, prewarmed: false },
+        anatomy: {
+          placementMs: 0,
+          sandboxMs: 1,
+          bootMs: 2,
+          loadMs: 3,
+          initializerMs: 0,
+          prewarmed: false,
+        },
       });
     }
   };

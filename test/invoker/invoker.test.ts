@@ -42,7 +42,14 @@ function makeInvoker(over: Partial<InvokerOptions> = {}) {
     owners.push(t.fn.name);
     return {
       instance: createFakeInstance(`${t.fn.name}-${++n}`, t.fn.name, gate),
-      anatomy: { placementMs: 1, sandboxMs: 2, bootMs: 3, loadMs: 4, prewarmed: false },
+      anatomy: {
+        placementMs: 1,
+        sandboxMs: 2,
+        bootMs: 3,
+        loadMs: 4,
+        initializerMs: 0,
+        prewarmed: false,
+      },
     };
   };
   const invoker = createInvoker({

@@ -143,7 +143,14 @@ describe("idle_mode", () => {
       made.push(instance);
       return {
         instance,
-        anatomy: { placementMs: 1, sandboxMs: 2, bootMs: 3, loadMs: 4, prewarmed: false },
+        anatomy: {
+          placementMs: 1,
+          sandboxMs: 2,
+          bootMs: 3,
+          loadMs: 4,
+          initializerMs: 0,
+          prewarmed: false,
+        },
       };
     };
     const invoker = createInvoker({

@@ -22,7 +22,14 @@ describe("timeouts of sync and async calls", () => {
       };
       return {
         instance: inst,
-        anatomy: { placementMs: 0, sandboxMs: 0, bootMs: 0, loadMs: 0, prewarmed: false },
+        anatomy: {
+          placementMs: 0,
+          sandboxMs: 0,
+          bootMs: 0,
+          loadMs: 0,
+          initializerMs: 0,
+          prewarmed: false,
+        },
       };
     };
     const invoker = createInvoker({

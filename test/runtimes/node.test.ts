@@ -261,6 +261,15 @@ describe("Node.js loading and initializer", () => {
     });
   });
 
+  it("reports the initializer's time apart from the module load", async () => {
+    const slow = await h.start("node-initializer", NODE, { initializer: "index.slowInit" });
+    // The initializer waits 200 ms (a timer: at least that long).
+    expect(slow.timings.initializerMs).toBeGreaterThanOrEqual(199);
+    const plain = await h.start("node-echo", NODE);
+    expect(plain.timings.initializerMs).toBe(0);
+    expect(plain.timings.loadMs).toBeGreaterThan(0);
+  });
+
   it("failing initializers → 4009 'function initialization exception'", async () => {
     for (const initializer of ["index.failingInit", "index.callbackFailingInit", "index.absent"]) {
       const err = await startError(h.start("node-initializer", NODE, { initializer }));

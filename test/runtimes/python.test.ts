@@ -114,6 +114,13 @@ describe("Python runtime", () => {
     expect(oom.dead).toBe(true);
   });
 
+  it("reports the initializer's time apart from the module load", async () => {
+    const slow = await h.start("py-initializer", PY, { initializer: "index.slow_init" });
+    expect(slow.timings.initializerMs).toBeGreaterThanOrEqual(199);
+    const plain = await h.start("py-initializer", PY);
+    expect(plain.timings.initializerMs).toBe(0);
+  });
+
   it("initializer ok, failing (4009) and timing out (4211)", async () => {
     const inst = await h.start("py-initializer", PY, {
       initializer: "index.init",
