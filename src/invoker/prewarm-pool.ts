@@ -173,6 +173,7 @@ export function createPrewarmPool(opts: PrewarmPoolOptions): PrewarmPool {
       throw err;
     }
     everyone.add(runtime);
+    if (s.key.runtime.warmUp) runtime.warm();
     const slot: LaunchedRuntimeSlot = {
       runtime,
       codeDir,

@@ -39,6 +39,10 @@ export interface LaunchedRuntime {
   readonly dead: boolean;
   /** Send `load`, wait for `loaded`: the Instance. Once only; throws InstanceStartError. */
   load(spec: LoadSpec): Promise<Instance>;
+  /** Ask the shim to compile its load and invoke paths now (prewarmed runtimes). */
+  warm(): void;
+  /** The shim has answered `warm` (`warmed`). */
+  readonly warmed: boolean;
   /** Called once when the process is gone (immediately if it already is). */
   onExit(cb: () => void): void;
   /** Kill the process tree (used for runtimes that were never loaded). */

@@ -120,6 +120,8 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
   let seq = 0;
   /** What the `loaded` message said the initializer took. */
   let initializerMs = 0;
+  /** The shim answered `warm`. */
+  let warmed = false;
   let closing: Promise<void> | undefined;
   let exitDone = false;
   let markExitDone = () => {};
@@ -253,6 +255,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     // stdout/stderr pipes: let this poll phase read it first.
     setImmediate(() => {
       if (msg.type === "result") onResult(msg);
+      else if (msg.type === "warmed") warmed = true;
       else if (phase) phase.message(msg);
       else logger.warn({ type: msg.type }, "unexpected runtime message");
     });
@@ -518,6 +521,12 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
       return stopping || exitInfo !== undefined;
     },
     load,
+    warm: () => {
+      if (!loading && !stopping && !exitInfo) send({ type: "warm" });
+    },
+    get warmed() {
+      return warmed;
+    },
     onExit(cb) {
       if (exitDone) queueMicrotask(cb);
       else exitCallbacks.push(cb);

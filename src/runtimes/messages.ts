@@ -10,6 +10,8 @@ const errorPayloadSchema = z.object({
 });
 
 const readySchema = z.object({ type: z.literal("ready") });
+/** The reply to `warm` (informational). */
+const warmedSchema = z.object({ type: z.literal("warmed") });
 /** `initMs`: time the initializer took, within the load (absent from runtimes that do not say). */
 const loadedSchema = z.object({
   type: z.literal("loaded"),
@@ -36,6 +38,7 @@ const resultErrorSchema = z.object({
 
 export const runtimeMessageSchema = z.union([
   readySchema,
+  warmedSchema,
   loadedSchema,
   loadErrorSchema,
   resultOkSchema,
@@ -56,7 +59,9 @@ export type HostMessage =
       /** false: the sandbox measures each call's peak memory; the shim need not (default true). */
       measureRss?: boolean;
     }
-  | { type: "invoke"; id: string; event: string; context: InvokeContext };
+  | { type: "invoke"; id: string; event: string; context: InvokeContext }
+  /** A prewarmed runtime compiles its load and invoke paths ahead; the Node shim replies `warmed`. */
+  | { type: "warm" };
 
 /** Parse one frame's text; throws on anything that is not a known message. */
 export function parseRuntimeMessage(text: string): RuntimeMessage {

@@ -27,6 +27,8 @@ export interface RuntimeDef {
   codeTypes?: readonly string[];
   /** Needs a network namespace of its own even when the function has full network (http). */
   ownNetwork?: boolean;
+  /** The shim benefits from the `warm` message before a prewarmed runtime is taken (Node.js). */
+  warmUp?: boolean;
 }
 
 /** What a started runtime is told to load (the `load` message of the instance protocol). */

@@ -1,8 +1,12 @@
 import { silentLogger, type Logger } from "../../src/core/logger.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { launchRuntime } from "../../src/runtimes/instance.js";
+import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
 import {
+  PYTHON,
   createHarness,
   expectFail,
+  fixture,
   expectOk,
   invoke,
   startError,
@@ -288,5 +292,47 @@ describe("Node.js loading and initializer", () => {
     expect(err.errorCode).toBe(4211);
     const next = await h.start("node-initializer", NODE, { initializer: "index.asyncInit" });
     expectOk(await invoke(next, {}));
+  });
+});
+
+describe("Node.js prewarmed runtime", () => {
+  it("warms its load and invoke paths on `warm`, stays unloaded, then loads and runs", async () => {
+    const registry = createRuntimeRegistry({ nodePath: process.execPath, pythonPath: PYTHON });
+    const runtime = registry.get(NODE)!;
+    expect(runtime.warmUp).toBe(true);
+    const launched = await launchRuntime({
+      id: `warm-${process.pid}`,
+      sandbox: h.sandbox,
+      runtime,
+      codeDir: fixture("node-echo"),
+      memoryMb: 128,
+      cpuMillicores: 300,
+      tmpMb: 64,
+      network: "loopback",
+      mounts: [],
+      logger: silentLogger,
+    });
+    try {
+      expect(launched.warmed).toBe(false);
+      launched.warm();
+      for (let i = 0; i < 500 && !launched.warmed; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(launched.warmed).toBe(true);
+      const inst = await launched.load({
+        handler: "index.handler",
+        initializer: "",
+        initializerTimeoutMs: 3000,
+        env: {},
+      });
+      try {
+        const out = expectOk(await invoke(inst, { after: "warm" }));
+        expect(JSON.parse(out.result)).toEqual({ after: "warm" });
+        // The warm-up's own module is not the function's handler.
+        expect(out.log).not.toContain("warm");
+      } finally {
+        await inst.close();
+      }
+    } finally {
+      await launched.kill();
+    }
   });
 });

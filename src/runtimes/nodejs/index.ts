@@ -28,6 +28,7 @@ const HEAP_SHARE = 0.75;
 export function createNodeRuntime(opts: NodeRuntimeOptions): RuntimeDef {
   return {
     language: "nodejs",
+    warmUp: true,
     names: NODE_RUNTIME_NAMES,
     shimDir: opts.shimDir,
     entryFile: (handler) => `${splitHandler(handler).file}.js`,

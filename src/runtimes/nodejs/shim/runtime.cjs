@@ -492,8 +492,38 @@ async function invoke(msg) {
   send(reply);
 }
 
+// A prewarmed runtime runs its own load and invoke code once on a module of the shim, so the
+// function that takes it does not pay for compiling them (lazy compilation of the CJS loader,
+// the context, serialisation …) on its load and first call. No state survives: the handler
+// stays unset. Replies `warmed`.
+async function warm() {
+  if (loading || userHandler) return;
+  try {
+    const fn = await resolveFunction(__dirname, "warm.handler");
+    const context = makeContext({
+      requestId: "",
+      headers: {},
+      userData: {},
+      deadline: Date.now() + 1000,
+      timeoutSeconds: 1,
+    });
+    const r = await runUser(fn, [JSON.parse('{"warm":true}'), context]);
+    const reply = { type: "result", id: "0", ok: true, result: serialize(r.value) };
+    reply.durationMs = performance.now();
+    reply.maxRssKb = heapKb();
+    Buffer.from(JSON.stringify(reply), "utf8");
+    await flushStdio();
+    send({ type: "warmed" });
+  } catch (err) {
+    process.stderr.write(`fngraph runtime: warm-up failed: ${err}\n`);
+  }
+}
+
 function dispatch(msg) {
   switch (msg && msg.type) {
+    case "warm":
+      warm().catch(onUncaught);
+      break;
     case "load":
       load(msg).catch(onUncaught);
       break;

@@ -409,6 +409,8 @@ def main():
         kind = msg.get("type")
         if kind == "load":
             _load(msg)
+        elif kind == "warm":
+            pass  # nothing to compile ahead: CPython has no lazy JIT to warm
         elif kind == "invoke":
             if _handler is None:
                 _not_loaded(msg)
