@@ -107,7 +107,8 @@ describe.skipIf(tier !== "A")("idle_mode (tier A, cgroup freezer)", () => {
   });
 
   it("retires a frozen instance on a config change: its processes and groups go", async () => {
-    expect(frozenState("idle-on")).toBe(true);
+    // The previous test's call ended just now: the instance is frozen again right after it.
+    expect(await waitFor(() => frozenState("idle-on") === true)).toBe(true);
     const old = instancePids(dataDir, "idle-on");
     const up = await t.api("PUT", t.v2("/fgs/functions/idle-on/config"), { timeout: 5 });
     expect(up.status).toBe(200);
