@@ -96,6 +96,11 @@ export function cgroupName(prefix: string, id: string): string {
   return `fngraph-${prefix}-${id}`;
 }
 
+/** The mount table writes space, tab, newline and backslash in a path as octal escapes. */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
 /** Read the mount table and describe the cgroup layout; does not check writability. */
 export function probeCgroupLayout(mountsFile = "/proc/self/mounts"): CgroupLayout {
   let text = "";
@@ -107,8 +112,9 @@ export function probeCgroupLayout(mountsFile = "/proc/self/mounts"): CgroupLayou
   const v1: Record<string, string> = {};
   let v2dir: string | undefined;
   for (const line of text.split("\n")) {
-    const [, mountPoint, type, options] = line.split(" ");
-    if (mountPoint === undefined || options === undefined) continue;
+    const [, rawMountPoint, type, options] = line.split(" ");
+    if (rawMountPoint === undefined || options === undefined) continue;
+    const mountPoint = unescapeMountField(rawMountPoint);
     if (type === "cgroup") {
       for (const opt of options.split(",")) {
         if (["memory", "cpu", "pids", "freezer"].includes(opt)) v1[opt] ??= mountPoint;
@@ -250,7 +256,13 @@ function createInstanceCgroup(
     throw err;
   }
   const group = attach(layout, name, dirOps);
-  group.setCpuMillicores(limits.cpuMillicores);
+  try {
+    group.setCpuMillicores(limits.cpuMillicores);
+  } catch (err) {
+    // Not left behind when its last limit cannot be set.
+    for (const d of made.reverse()) tryRmdir(d, dirOps);
+    throw err;
+  }
   return group;
 }
 

@@ -207,6 +207,21 @@ describe("probeCgroupLayout on cgroup v2 mount tables", () => {
     });
   });
 
+  it("decodes the mount table's octal escapes in mount points (a space is \\040)", () => {
+    const fake = createFakeCgroup2();
+    const spaced = path.join(path.dirname(fake.root), "cg root");
+    fs.renameSync(fake.root, spaced);
+    const escaped = spaced.replace(/ /g, "\\040");
+    fs.writeFileSync(
+      fake.mountsFile,
+      `cgroup2 ${escaped} cgroup2 rw,nosuid,nodev,noexec,relatime 0 0\n`,
+    );
+    expect(probeCgroupLayout(fake.mountsFile)).toEqual({
+      version: "v2",
+      v2: { dir: spaced, controllers: true, kill: kernelHasCgroupKill() },
+    });
+  });
+
   it("drops v1 mounts when cgroup2 has the controllers (a controller lives in one hierarchy)", () => {
     const fake = createFakeCgroup2({
       extraMounts: [
@@ -288,6 +303,22 @@ describe("cgroup v2 instance groups (fake hierarchy)", () => {
     expect(group.joinCommand).toBe(`echo $$ > ${fake.file(name, "cgroup.procs")}`);
     execFileSync("/bin/sh", ["-c", group.joinCommand]);
     expect(fake.read(name, "cgroup.procs")).toMatch(/^\d+\n$/);
+  });
+
+  it("leaves no group behind when its CPU limit cannot be set", () => {
+    const fake = createFakeCgroup2();
+    const dirOps = {
+      mkdir: (dir: string) => {
+        fake.dirOps.mkdir(dir);
+        // A cpu.max that cannot be written (a directory: EISDIR).
+        fs.rmSync(path.join(dir, "cpu.max"));
+        fs.mkdirSync(path.join(dir, "cpu.max"));
+      },
+      rmdir: (dir: string) => fs.rmSync(dir, { recursive: true }),
+    };
+    const driver = createCgroupDriver(probeCgroupLayout(fake.mountsFile), dirOps);
+    expect(() => driver.create("fngraph-t-nocpu", LIMITS)).toThrow();
+    expect(fs.existsSync(path.join(fake.root, "fngraph-t-nocpu"))).toBe(false);
   });
 
   it("sets cpu.max as '<quota> <period>' with the kernel's 1 ms minimum quota", () => {
