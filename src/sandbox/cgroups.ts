@@ -1,6 +1,21 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import {
+  createOpenFiles,
+  createV2Peak,
+  kernelAtLeast,
+  readdirOr,
+  readOr,
+  signalKill,
+  tryWrite,
+} from "./cgroup-files.js";
+import type {
+  CgroupDirOps,
+  CgroupDriver,
+  CgroupLayout,
+  CgroupLimits,
+  InstanceCgroup,
+} from "./cgroup-types.js";
 import { delay } from "./exec.js";
 
 /**
@@ -14,69 +29,14 @@ import { delay } from "./exec.js";
  * Groups are named `fngraph-<prefix>-<id>` directly below each hierarchy's root, so a platform
  * that was killed can find and sweep its own leftovers by prefix.
  */
-export type CgroupVersion = "v1" | "v2" | "hybrid" | "none";
-
-/** Where each piece lives; found by `probeCgroupLayout()`. */
-export interface CgroupLayout {
-  version: CgroupVersion;
-  /** v1 controller mount points (only set when all three are mounted). */
-  v1?: { memory: string; cpu: string; pids: string; freezer?: string };
-  /** cgroup2 mount point; `controllers` when memory/pids/cpu can be enabled there. */
-  v2?: { dir: string; controllers: boolean; kill: boolean };
-}
-
-export interface CgroupLimits {
-  memoryMb: number;
-  pidsMax: number;
-  /** CPU quota while the runtime starts (≥ 1 CPU is recommended, see notes §5). */
-  cpuMillicores: number;
-}
-
-/** The cgroups of one instance. Every method is synchronous file I/O of a few µs except kill/remove. */
-export interface InstanceCgroup {
-  readonly name: string;
-  /** POSIX sh commands that move the running shell (`$$`) into every group. */
-  readonly joinCommand: string;
-  setCpuMillicores(millicores: number): void;
-  /** Peak memory since creation or the last reset, bytes; undefined when unreadable. */
-  memoryPeakBytes(): number | undefined;
-  resetMemoryPeak(): void;
-  /** OOM kills inside this group since it was created. */
-  oomKills(): number;
-  isEmpty(): boolean;
-  /**
-   * Suspend every task (v2/hybrid `cgroup.freeze` 1, else the v1 freezer's FROZEN). Returns false
-   * when the group has no freezer. The kernel finishes freezing asynchronously.
-   */
-  freeze(): boolean;
-  /** Resume the tasks (`cgroup.freeze` 0 / THAWED). */
-  thaw(): void;
-  /** Kill every process in the group (setsid'd ones included); frozen tasks too. */
-  killAll(): Promise<void>;
-  /** Wait until no process is left; false on timeout. */
-  waitEmpty(timeoutMs: number): Promise<boolean>;
-  /** Kill what is left, wait until empty and remove the directories. Idempotent. */
-  remove(): Promise<void>;
-}
-
-export interface CgroupDriver {
-  readonly layout: CgroupLayout;
-  create(name: string, limits: CgroupLimits): InstanceCgroup;
-  /** Names of existing groups starting with `fngraph-<prefix>-`. */
-  list(prefix: string): string[];
-  /** Kill the processes of, and remove, every `fngraph-<prefix>-*` group. Returns their names. */
-  sweepStale(prefix: string): Promise<string[]>;
-}
-
-/**
- * How group directories are made and removed. On cgroupfs a new directory comes with its interface
- * files and rmdir removes a directory that still lists them; a test passes functions that emulate
- * this over plain files (test/sandbox/cgroups-v2.test.ts).
- */
-export interface CgroupDirOps {
-  mkdir(dir: string): void;
-  rmdir(dir: string): void;
-}
+export type {
+  CgroupDirOps,
+  CgroupDriver,
+  CgroupLayout,
+  CgroupLimits,
+  CgroupVersion,
+  InstanceCgroup,
+} from "./cgroup-types.js";
 
 const cgroupfs: CgroupDirOps = {
   mkdir: (dir) => fs.mkdirSync(dir),
@@ -381,141 +341,6 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
   };
 }
 
-/**
- * Control files read or written on every invocation, kept open: a pread/pwrite on an open fd costs
- * ~5 µs where open + read + close costs ~20-25 µs (measured here, v1), and the warm path does
- * three of them per call. Falls back to a plain read/write when the fd cannot be used.
- */
-function createOpenFiles(): {
-  read(file: string): string | undefined;
-  write(file: string, value: string): void;
-  close(): void;
-} {
-  const fds = new Map<string, number>();
-  const buf = Buffer.alloc(1024);
-  const fdOf = (file: string, flags: "r" | "w"): number | undefined => {
-    const key = `${flags}:${file}`;
-    let fd = fds.get(key);
-    if (fd === undefined) {
-      try {
-        fd = fs.openSync(file, flags);
-      } catch {
-        return undefined;
-      }
-      fds.set(key, fd);
-    }
-    return fd;
-  };
-  return {
-    read(file) {
-      const fd = fdOf(file, "r");
-      if (fd !== undefined) {
-        try {
-          return buf.toString("utf8", 0, fs.readSync(fd, buf, 0, buf.length, 0));
-        } catch {
-          // fall through to a plain read
-        }
-      }
-      const text = readOr(file, "");
-      return text === "" ? undefined : text;
-    },
-    write(file, value) {
-      const fd = fdOf(file, "w");
-      if (fd !== undefined) {
-        try {
-          fs.writeSync(fd, value, 0);
-          return;
-        } catch {
-          // fall through
-        }
-      }
-      tryWrite(file, value);
-    },
-    close() {
-      for (const fd of fds.values()) {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          // already closed
-        }
-      }
-      fds.clear();
-    },
-  };
-}
-
-/**
- * v2 peak: `memory.peak` is reset per open file (kernel ≥ 6.12) by writing to it; reads through
- * the same fd then report the peak since the reset. Older kernels cannot reset, so we fall back to
- * the maximum of `memory.current` sampled every 20 ms since the last reset.
- */
-function createV2Peak(dir: string): { read(): number | undefined; reset(): void; close(): void } {
-  const file = path.join(dir, "memory.peak");
-  let fd: number | undefined;
-  let resettable = false;
-  try {
-    fd = fs.openSync(file, "r+");
-    fs.writeSync(fd, "reset", 0);
-    resettable = true;
-  } catch {
-    // 5.19-6.11: memory.peak is read-only, but its lifetime peak is exact until our first reset.
-    try {
-      fd ??= fs.openSync(file, "r");
-    } catch {
-      // < 5.19: no memory.peak at all; memory.current samples only.
-    }
-  }
-  const readFd = (): number | undefined => {
-    if (fd === undefined) return undefined;
-    const buf = Buffer.alloc(64);
-    const n = fs.readSync(fd, buf, 0, 64, 0);
-    const v = Number(buf.subarray(0, n).toString("utf8").trim());
-    return Number.isFinite(v) ? v : undefined;
-  };
-  if (resettable) {
-    return {
-      read: () => readFd(),
-      reset: () => {
-        if (fd !== undefined) fs.writeSync(fd, "reset", 0);
-      },
-      close: () => {
-        if (fd !== undefined) fs.closeSync(fd);
-        fd = undefined;
-      },
-    };
-  }
-  let sampled = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const sample = (): void => {
-    const cur = Number(readOr(path.join(dir, "memory.current"), "0"));
-    if (Number.isFinite(cur) && cur > sampled) sampled = cur;
-  };
-  const loop = (): void => {
-    sample();
-    timer = setTimeout(loop, 20);
-    timer.unref();
-  };
-  loop();
-  let everReset = false;
-  return {
-    read: () => {
-      sample();
-      // Before the first reset the kernel's own lifetime peak is exact.
-      return everReset ? sampled : (readFd() ?? sampled);
-    },
-    reset: () => {
-      everReset = true;
-      sampled = 0;
-      sample();
-    },
-    close: () => {
-      if (timer) clearTimeout(timer);
-      if (fd !== undefined) fs.closeSync(fd);
-      fd = undefined;
-    },
-  };
-}
-
 async function removeDir(dir: string, timeoutMs: number, dirOps: CgroupDirOps): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
@@ -531,50 +356,10 @@ async function removeDir(dir: string, timeoutMs: number, dirOps: CgroupDirOps): 
   }
 }
 
-function signalKill(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
-
-function tryWrite(file: string, value: string): boolean {
-  try {
-    fs.writeFileSync(file, value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function tryRmdir(dir: string, dirOps: CgroupDirOps): void {
   try {
     dirOps.rmdir(dir);
   } catch {
     // Best effort while unwinding a failed create.
   }
-}
-
-function readOr(file: string, fallback: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch {
-    return fallback;
-  }
-}
-
-function readdirOr(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function kernelAtLeast(major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(os.release());
-  if (!m) return false;
-  const [maj, min] = [Number(m[1]), Number(m[2])];
-  return maj > major || (maj === major && min >= minor);
 }
