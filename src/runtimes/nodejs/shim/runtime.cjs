@@ -482,9 +482,13 @@ async function invoke(msg) {
     if (reply.maxRssKb - baseKb >= GC_GROWTH_KB) await releaseGarbage(baseKb);
   } else {
     // The sandbox measures the peak. Garbage is still collected after a call that grew the
-    // heap or the Buffers by GC_GROWTH_KB, judged from V8's figures (no system call).
+    // heap or the Buffers by GC_GROWTH_KB (V8's figures), or that left the RSS that far above
+    // where the instance rests (V8 may have collected already without the pages being gone).
     reply.maxRssKb = 0;
-    if (heapKb() - baseHeapKb >= GC_GROWTH_KB) {
+    const grew =
+      heapKb() - baseHeapKb >= GC_GROWTH_KB ||
+      process.memoryUsage.rss() / 1024 - restingRssKb >= GC_GROWTH_KB;
+    if (grew) {
       await releaseGarbage(restingRssKb);
       restingRssKb = Math.max(restingRssKb, process.memoryUsage.rss() / 1024 - GC_GROWTH_KB / 2);
     }
