@@ -170,12 +170,4 @@ export function mountsUnder(dir: string): string[] {
     .filter((m) => m.startsWith(dir + "/"));
 }
 
-/** Poll `fn` until it returns true (every 20 ms, up to `ms`). */
-export async function waitFor(fn: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (fn()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return fn();
-}
+export { waitFor } from "../helpers/procs.js";

@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createBody, startTestPlatform } from "../helpers/platform.js";
 import { allPlatformGroups, invoke, tierOf, waitFor } from "./helpers.js";
+import { pidsOfUid } from "../helpers/procs.js";
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), "fngraph-mount-user-"));
 fs.chmodSync(base, 0o755);
@@ -31,22 +32,6 @@ exports.handler = async (event) => {
 const t = await startTestPlatform({ mountRoots: [root], prewarm: "nodejs:128=1" });
 const tier = await tierOf(t);
 const dataDir = t.dataDir;
-
-/** Host pids (not zombies) owned by `uid`. */
-function pidsOfUid(uid: number): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.statSync(`/proc/${e}`).uid !== uid) continue;
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") out.push(Number(e));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
 
 afterAll(async () => {
   await t.close();

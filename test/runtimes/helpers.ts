@@ -4,8 +4,11 @@ import { expect } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
 import {
   createInstance,
+  launchRuntime,
   type Instance,
   type InstanceOptions,
+  type LaunchedRuntime,
+  type LaunchOptions,
 } from "../../src/runtimes/instance.js";
 import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
 import type { InvokeContext, InvokeOutcome, LoadSpec } from "../../src/runtimes/types.js";
@@ -53,6 +56,8 @@ export interface Harness {
     load?: Partial<LoadSpec>,
     extra?: Partial<InstanceOptions>,
   ): Promise<Instance>;
+  /** Launch a runtime without loading it (as the prewarmed pool does); killed by `close`. */
+  launch(fixtureName: string, runtime: string): Promise<LaunchedRuntime>;
   /** Close every instance and the sandbox; fail if any launched process survives. */
   close(): Promise<void>;
 }
@@ -74,22 +79,29 @@ export function createHarness(): Harness {
   };
   const registry = createRuntimeRegistry({ nodePath: process.execPath, pythonPath: PYTHON });
   const instances: Instance[] = [];
+  const launched: LaunchedRuntime[] = [];
+  const launchOptions = (fixtureName: string, runtimeName: string): LaunchOptions => {
+    const runtime = registry.get(runtimeName);
+    if (!runtime) throw new Error(`no runtime ${runtimeName}`);
+    return {
+      id: `t${process.pid}-${++counter}`,
+      sandbox,
+      runtime,
+      codeDir: fixture(fixtureName),
+      memoryMb: 128,
+      cpuMillicores: 300,
+      tmpMb: 64,
+      network: "loopback",
+      mounts: [],
+      logger: silentLogger,
+    };
+  };
   return {
     sandbox,
     pids,
     async start(fixtureName, runtimeName, load = {}, extra = {}) {
-      const runtime = registry.get(runtimeName);
-      if (!runtime) throw new Error(`no runtime ${runtimeName}`);
       const inst = await createInstance({
-        id: `t${process.pid}-${++counter}`,
-        sandbox,
-        runtime,
-        codeDir: fixture(fixtureName),
-        memoryMb: 128,
-        cpuMillicores: 300,
-        tmpMb: 64,
-        network: "loopback",
-        mounts: [],
+        ...launchOptions(fixtureName, runtimeName),
         load: {
           handler: "index.handler",
           initializer: "",
@@ -97,14 +109,19 @@ export function createHarness(): Harness {
           env: {},
           ...load,
         },
-        logger: silentLogger,
         ...extra,
       });
       instances.push(inst);
       return inst;
     },
+    async launch(fixtureName, runtimeName) {
+      const runtime = await launchRuntime(launchOptions(fixtureName, runtimeName));
+      launched.push(runtime);
+      return runtime;
+    },
     async close() {
       await Promise.all(instances.map((i) => i.close()));
+      await Promise.all(launched.map((r) => r.kill()));
       await sandbox.close();
       for (const pid of pids) expectGone(pid);
     },

@@ -1,12 +1,10 @@
 import { silentLogger, type Logger } from "../../src/core/logger.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { launchRuntime } from "../../src/runtimes/instance.js";
 import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
 import {
   PYTHON,
   createHarness,
   expectFail,
-  fixture,
   expectOk,
   invoke,
   startError,
@@ -298,20 +296,8 @@ describe("Node.js loading and initializer", () => {
 describe("Node.js prewarmed runtime", () => {
   it("warms its load and invoke paths on `warm`, stays unloaded, then loads and runs", async () => {
     const registry = createRuntimeRegistry({ nodePath: process.execPath, pythonPath: PYTHON });
-    const runtime = registry.get(NODE)!;
-    expect(runtime.warmUp).toBe(true);
-    const launched = await launchRuntime({
-      id: `warm-${process.pid}`,
-      sandbox: h.sandbox,
-      runtime,
-      codeDir: fixture("node-echo"),
-      memoryMb: 128,
-      cpuMillicores: 300,
-      tmpMb: 64,
-      network: "loopback",
-      mounts: [],
-      logger: silentLogger,
-    });
+    expect(registry.get(NODE)?.warmUp).toBe(true);
+    const launched = await h.launch("node-echo", NODE);
     try {
       expect(launched.warmed).toBe(false);
       launched.warm();

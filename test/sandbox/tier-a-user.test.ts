@@ -18,24 +18,9 @@ import {
   makeTempDir,
   nodeArgv,
 } from "./helpers.js";
+import { pidsOfUid, waitFor } from "../helpers/procs.js";
 
 const PREFIX = `testu${process.pid}`;
-
-/** Host pids (not zombies) owned by `uid`. */
-function pidsOfUid(uid: number): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.statSync(`/proc/${e}`).uid !== uid) continue;
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") out.push(Number(e));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
 
 /** Whether the kernel reports the instance's group frozen (v2/hybrid cgroup.events, v1 state). */
 function groupFrozen(p: SandboxProcess): boolean {
@@ -44,14 +29,6 @@ function groupFrozen(p: SandboxProcess): boolean {
   if (fs.existsSync(events)) return /^frozen 1$/m.test(fs.readFileSync(events, "utf8"));
   const state = path.join("/sys/fs/cgroup/freezer", name, "freezer.state");
   return fs.readFileSync(state, "utf8").startsWith("FROZEN");
-}
-
-async function until(fn: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 250; i++) {
-    if (fn()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return fn();
 }
 
 describe.skipIf(!canRunTierA)("tier A: mount user and freezer", () => {
@@ -149,7 +126,7 @@ describe.skipIf(!canRunTierA)("tier A: mount user and freezer", () => {
     );
     await firstMessage(p);
     p.freeze();
-    expect(await until(() => groupFrozen(p))).toBe(true);
+    expect(await waitFor(() => groupFrozen(p))).toBe(true);
     // A frozen task does not read its channel: the message waits until the thaw.
     let answered = false;
     p.channel.on("data", () => (answered = true));
@@ -158,9 +135,9 @@ describe.skipIf(!canRunTierA)("tier A: mount user and freezer", () => {
     expect(answered).toBe(false);
     p.thaw();
     expect(groupFrozen(p)).toBe(false);
-    expect(await until(() => answered)).toBe(true);
+    expect(await waitFor(() => answered)).toBe(true);
     p.freeze();
-    expect(await until(() => groupFrozen(p))).toBe(true);
+    expect(await waitFor(() => groupFrozen(p))).toBe(true);
     await p.kill();
     await expect(p.exited).resolves.toBeDefined();
   });
@@ -182,13 +159,13 @@ describe.skipIf(!canRunTierA || !fs.existsSync("/sys/fs/cgroup/freezer"))(
       const exited = new Promise((r) => child.once("exit", (_c, sig) => r(sig)));
       try {
         const state = path.join(v1.freezer, name, "freezer.state");
-        expect(await until(() => !group.isEmpty())).toBe(true);
+        expect(await waitFor(() => !group.isEmpty())).toBe(true);
         expect(group.freeze()).toBe(true);
-        expect(await until(() => fs.readFileSync(state, "utf8").startsWith("FROZEN"))).toBe(true);
+        expect(await waitFor(() => fs.readFileSync(state, "utf8").startsWith("FROZEN"))).toBe(true);
         group.thaw();
         expect(fs.readFileSync(state, "utf8").trim()).toBe("THAWED");
         group.freeze();
-        expect(await until(() => fs.readFileSync(state, "utf8").startsWith("FROZEN"))).toBe(true);
+        expect(await waitFor(() => fs.readFileSync(state, "utf8").startsWith("FROZEN"))).toBe(true);
         await group.killAll();
         await expect(exited).resolves.toBe("SIGKILL");
       } finally {
