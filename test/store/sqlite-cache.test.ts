@@ -3,11 +3,10 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FunctionAlias } from "../../src/core/types.js";
 import { openDatabase, startStoreWorker } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/types.js";
-import { fnRecord, fnVersion } from "./store-contract.js";
+import { alias, fnRecord, fnVersion } from "./store-contract.js";
 
 let dir: string;
 let file: string;
@@ -24,16 +23,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const aliasOf = (functionId: string, version: string): FunctionAlias => ({
-  functionId,
-  name: "live",
-  version,
-  description: "",
-  additionalVersionWeights: {},
-  additionalVersionStrategy: {},
-  createdAt: "2026-01-01T00:00:00.000Z",
-  lastModified: "2026-01-01T00:00:00.000Z",
-});
+const aliasOf = (functionId: string, version: string) => alias(functionId, "live", version);
 
 describe("SQLite store: the invoke path's reads come from memory until a write", () => {
   it("sees every write to functions, versions and aliases at once", async () => {

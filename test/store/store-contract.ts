@@ -77,7 +77,7 @@ export function fnVersion(
   };
 }
 
-function alias(functionId: string, name: string, version: string): FunctionAlias {
+export function alias(functionId: string, name: string, version: string): FunctionAlias {
   return {
     functionId,
     name,
