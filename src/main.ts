@@ -128,6 +128,7 @@ export async function startPlatform(
       ? options.createSandbox(sandboxLogger, config.dataDir)
       : createSandbox({
           isolation: config.isolation,
+          favorDynmods: config.cgroupFavorDynmods,
           dataDir: config.dataDir,
           logger: sandboxLogger,
           createPlain: () => createPlainProcessSandbox({ logger: sandboxLogger }),

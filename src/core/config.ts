@@ -21,6 +21,16 @@ export const configSchema = z.object({
   pythonPath: z.string().default("/usr/bin/python3"),
   /** Sandbox tier: auto-detect, or force one (C = plain processes, development only). */
   isolation: z.enum(["auto", "A", "B", "C"]).default("auto"),
+  /**
+   * Tier A: remount cgroup2 with favordynmods when it is off (docs/sandbox.md): moving a process
+   * into a cgroup then takes well under 1 ms instead of an RCU grace period (~10 ms).
+   */
+  cgroupFavorDynmods: z
+    .preprocess(
+      (v) => (typeof v === "string" ? !["0", "false", "off", "no"].includes(v.toLowerCase()) : v),
+      z.boolean(),
+    )
+    .default(true),
   /** Project-wide concurrent executions quota. */
   concurrencyQuota: z.coerce.number().int().min(1).default(100),
   /** Host directories functions may mount under /mnt (mount_config.func_mounts). */
@@ -59,6 +69,7 @@ const ENV: Record<string, string> = {
   nodePath: "FNGRAPH_NODE",
   pythonPath: "FNGRAPH_PYTHON",
   isolation: "FNGRAPH_ISOLATION",
+  cgroupFavorDynmods: "FNGRAPH_CGROUP_FAVOR_DYNMODS",
   concurrencyQuota: "FNGRAPH_CONCURRENCY_QUOTA",
   mountRoots: "FNGRAPH_MOUNT_ROOTS",
   natsUrl: "FNGRAPH_NATS_URL",

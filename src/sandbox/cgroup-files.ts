@@ -182,3 +182,8 @@ export function kernelAtLeast(major: number, minor: number): boolean {
   const [maj, min] = [Number(m[1]), Number(m[2])];
   return maj > major || (maj === major && min >= minor);
 }
+
+/** The mount table writes space, tab, newline and backslash in a path as octal escapes. */
+export function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}

@@ -8,6 +8,7 @@ import {
   readOr,
   signalKill,
   tryWrite,
+  unescapeMountField,
 } from "./cgroup-files.js";
 import type {
   CgroupDirOps,
@@ -54,11 +55,6 @@ export function cpuMillicoresFor(memoryMb: number): number {
 /** The group name for an instance. */
 export function cgroupName(prefix: string, id: string): string {
   return `fngraph-${prefix}-${id}`;
-}
-
-/** The mount table writes space, tab, newline and backslash in a path as octal escapes. */
-function unescapeMountField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
 /** Read the mount table and describe the cgroup layout; does not check writability. */

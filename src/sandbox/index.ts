@@ -19,6 +19,8 @@ export interface CreateSandboxOptions {
   logger: Logger;
   /** Factory of the tier C (plain process) sandbox. */
   createPlain: () => Sandbox;
+  /** Turn on cgroup2's favordynmods at start-up (tier A). Default true. */
+  favorDynmods?: boolean;
   /** Function uid/gid. Default 1003. */
   uid?: number;
   gid?: number;
@@ -50,6 +52,7 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
     ...(info.setprivPath ? { setprivPath: info.setprivPath } : {}),
     ...(info.prlimitPath ? { prlimitPath: info.prlimitPath } : {}),
     disableUserns: info.bwrapDisableUserns ?? false,
+    ...(opts.favorDynmods !== undefined ? { favorDynmods: opts.favorDynmods } : {}),
     ...(info.cgroupLayout ? { cgroupLayout: info.cgroupLayout } : {}),
     ...(info.tmpBackend ? { tmpBackend: info.tmpBackend } : {}),
   });

@@ -34,6 +34,14 @@ describe("configuration", () => {
     });
   });
 
+  it("reads FNGRAPH_CGROUP_FAVOR_DYNMODS as a switch, on by default", () => {
+    expect(loadConfig({}, {}).cgroupFavorDynmods).toBe(true);
+    for (const off of ["0", "false", "OFF", "no"]) {
+      expect(loadConfig({}, { FNGRAPH_CGROUP_FAVOR_DYNMODS: off }).cgroupFavorDynmods).toBe(false);
+    }
+    expect(loadConfig({}, { FNGRAPH_CGROUP_FAVOR_DYNMODS: "1" }).cgroupFavorDynmods).toBe(true);
+  });
+
   it("rejects bad values", () => {
     expect(() => loadConfig({ port: "70000" }, {})).toThrow();
     expect(() => loadConfig({ isolation: "D" }, {})).toThrow();
