@@ -3,6 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
+import { delay } from "../../src/sandbox/exec.js";
 import { createBwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
 import type { BwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
 import type { SandboxProcess, SandboxSpec } from "../../src/sandbox/types.js";
@@ -285,6 +286,43 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
     expect(out).toMatch(/No space left on device/);
     expect(out).toMatch(/rc=1/);
     expect(p.oomKilled()).toBe(false);
+  });
+
+  it("gives the next instance on a recycled /tmp volume nothing of the last one", async () => {
+    const tmpRoot = path.join(stateDir, "tmp");
+    const volumesInUse = () =>
+      fs
+        .readdirSync(tmpRoot)
+        .filter((v) => !v.endsWith(".img"))
+        .filter((v) => fs.readdirSync(path.join(tmpRoot, v)).some((e) => /^d\d+$/.test(e)));
+    const py = (code: string) => ["/usr/bin/python3", "-c", code];
+    // A size of its own (48 MB), so the second instance can only get the first one's volume.
+    const a = await launch(
+      py(
+        "import os; open('/tmp/secret','w').write('a'); os.mkdir('/tmp/d'); " +
+          "os.setxattr('/tmp', 'user.secret', b'x'); print('written')",
+      ),
+      { tmpMb: 48 },
+    );
+    expect(await collect(a.stdout)).toBe("written\n");
+    await a.exited;
+    for (let i = 0; i < 400 && volumesInUse().length > 0; i++) await delay(5);
+    expect(volumesInUse()).toEqual([]);
+    const before = new Set(fs.readdirSync(tmpRoot));
+
+    const b = await launch(
+      py(
+        "import os, time; print(sorted(os.listdir('/tmp')), os.listxattr('/tmp'), flush=True); time.sleep(30)",
+      ),
+      { tmpMb: 48 },
+    );
+    const line = await new Promise<string>((resolve) =>
+      b.stdout.once("data", (d: Buffer) => resolve(d.toString())),
+    );
+    expect(line).toBe("[] []\n");
+    const used = volumesInUse();
+    expect(used).toHaveLength(1);
+    expect(before.has(used[0] ?? "")).toBe(true);
   });
 
   it("reaches a host TCP server on 127.0.0.1 with full network, not with loopback", async () => {

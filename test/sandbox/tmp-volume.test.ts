@@ -1,0 +1,115 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/core/logger.js";
+import {
+  createTmpVolumes,
+  RECYCLE_MAX_BYTES,
+  RECYCLE_MAX_INODES,
+} from "../../src/sandbox/tmp-volume.js";
+import { canRunTierA, makeTempDir } from "./helpers.js";
+
+const mounted = (dir: string) =>
+  fs
+    .readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .some((l) => l.split(" ")[1] === dir);
+
+describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => {
+  const root = makeTempDir("tmpvol");
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const open = (name: string, poolSizeMb = 32) =>
+    createTmpVolumes({
+      stateDir: path.join(root, name),
+      uid: 1003,
+      gid: 1003,
+      logger: silentLogger,
+      poolCount: 0,
+      poolSizeMb,
+    });
+
+  it("lends a fresh directory owned by the function, never the file system's root", async () => {
+    const vols = open("fresh");
+    try {
+      const v = await vols.take(32);
+      const mnt = path.dirname(v.hostDir);
+      expect(mounted(mnt)).toBe(true);
+      const st = fs.statSync(v.hostDir);
+      expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1003, 1003, 0o700]);
+      const top = fs.statSync(mnt);
+      expect([top.uid, top.mode & 0o777]).toEqual([0, 0o711]);
+      await v.release();
+    } finally {
+      await vols.close();
+    }
+    expect(fs.readdirSync(path.join(root, "fresh", "tmp"))).toEqual([]);
+  });
+
+  it("wipes a released volume and lends it again with nothing of the last instance", async () => {
+    const vols = open("recycle");
+    try {
+      const a = await vols.take(32);
+      const mnt = path.dirname(a.hostDir);
+      fs.mkdirSync(path.join(a.hostDir, "x/y"), { recursive: true });
+      fs.writeFileSync(path.join(a.hostDir, "x/y/secret"), "from instance a");
+      fs.symlinkSync("/etc/passwd", path.join(a.hostDir, "link"));
+      fs.chownSync(path.join(a.hostDir, "x"), 1003, 1003);
+      await a.release();
+      // The link was removed, not followed.
+      expect(fs.existsSync("/etc/passwd")).toBe(true);
+
+      const b = await vols.take(32);
+      expect(path.dirname(b.hostDir)).toBe(mnt);
+      expect(b.hostDir).not.toBe(a.hostDir);
+      expect(fs.readdirSync(b.hostDir)).toEqual([]);
+      expect(fs.readdirSync(mnt).sort()).toEqual([path.basename(b.hostDir), "lost+found"].sort());
+      await b.release();
+    } finally {
+      await vols.close();
+    }
+    expect(fs.readdirSync(path.join(root, "recycle", "tmp"))).toEqual([]);
+  });
+
+  it("deletes instead of recycling a volume that had many files or was written full", async () => {
+    const vols = open("many", 32);
+    try {
+      const many = await vols.take(32);
+      const manyMnt = path.dirname(many.hostDir);
+      for (let i = 0; i <= RECYCLE_MAX_INODES; i++) {
+        fs.writeFileSync(path.join(many.hostDir, `f${i}`), "");
+      }
+      await many.release();
+      expect(mounted(manyMnt)).toBe(false);
+
+      // Another size is recycled too, and lent only for that size.
+      const other = await vols.take(16);
+      const otherMnt = path.dirname(other.hostDir);
+      await other.release();
+      const next = await vols.take(32);
+      expect([manyMnt, otherMnt]).not.toContain(path.dirname(next.hostDir));
+      const again = await vols.take(16);
+      expect(path.dirname(again.hostDir)).toBe(otherMnt);
+      await Promise.all([next.release(), again.release()]);
+    } finally {
+      await vols.close();
+    }
+    const big = open("big", 128);
+    try {
+      const full = await big.take(128);
+      const fullMnt = path.dirname(full.hostDir);
+      const fill = path.join(full.hostDir, "fill");
+      const fd = fs.openSync(fill, "w");
+      fs.writeSync(fd, Buffer.alloc(RECYCLE_MAX_BYTES + 8 * 1024 * 1024, 1));
+      fs.fsyncSync(fd); // on the image now; unsynced data deleted in time never reaches it
+      fs.closeSync(fd);
+      fs.rmSync(fill); // deleted, but the image keeps the blocks
+      await full.release();
+      expect(mounted(fullMnt)).toBe(false);
+    } finally {
+      await big.close();
+    }
+    for (const name of ["many", "big"]) {
+      expect(fs.readdirSync(path.join(root, name, "tmp"))).toEqual([]);
+    }
+  });
+});
