@@ -2,17 +2,18 @@
 export const NODE_NOOP = "exports.handler = async (event) => event;\n";
 
 /**
- * Burns 10 ms of CPU time, then echoes. CPU time (process.cpuUsage), not wall time: with 32
- * instances on 2 cores a wall-clock loop is preempted and would do less work the more crowded the
- * machine is, flattering exactly the runs that oversubscribe the CPUs.
+ * A fixed amount of CPU work — 480,000 rounds of a linear congruential step, ~10 ms on our
+ * 2-core machines — then the echo. A fixed amount, not "until 10 ms of CPU time": serverless-
+ * offline runs handlers in worker threads of one process, where `process.cpuUsage()` counts every
+ * thread, so with 32 calls at once each call did a fraction of the work (a wall-clock loop has
+ * the same flaw with preempted processes). The same work is now done in every process and thread.
+ * `x` is never negative: the branch only keeps the loop from being optimised away.
  */
 export const NODE_BUSY_10MS = [
   "exports.handler = async (event) => {",
-  "  const start = process.cpuUsage();",
-  "  for (;;) {",
-  "    const used = process.cpuUsage(start);",
-  "    if (used.user + used.system >= 10000) break;",
-  "  }",
+  "  let x = 1;",
+  "  for (let i = 0; i < 480000; i++) x = (x * 1103515245 + 12345) % 2147483648;",
+  "  if (x < 0) event.x = x;",
   "  return event;",
   "};",
   "",
