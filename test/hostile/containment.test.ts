@@ -82,8 +82,10 @@ describe.skipIf(tier !== "A")("hostile code through the API (tier A)", () => {
     expect(maxPids).toBeLessThanOrEqual(1024);
     expect(maxPids).toBeGreaterThan(500);
     expect(forkFailures).toBeGreaterThan(0);
-    expect(instancePids(t.dataDir, "fork-bomb")).toEqual([]);
     expect(instanceGroups(t.dataDir, "fork-bomb")).toEqual([]);
+    // The group was empty before the answer; on a loaded machine a few of the thousand tasks can
+    // still be inside do_exit (out of cgroup.procs, not yet zombies) and show up in /proc.
+    expect(await waitFor(() => instancePids(t.dataDir, "fork-bomb").length === 0, 2000)).toBe(true);
     // eslint-disable-next-line no-console -- the measured figure goes into the report
     console.log(
       `fork bomb: up to ${maxPids} pids, ${forkFailures}+ failed forks; tree gone ${(r.summary.duration - 8000).toFixed(1)} ms after the deadline`,

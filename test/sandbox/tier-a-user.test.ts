@@ -66,7 +66,8 @@ describe.skipIf(!canRunTierA)("tier A: mount user and freezer", () => {
   afterEach(async () => {
     await Promise.all(procs.splice(0).map((p) => p.kill()));
     expect(leftoverCgroups(PREFIX)).toEqual([]);
-    expect(pidsOfUid(2000)).toEqual([]);
+    // 2100/2101 here, 2000-2003 in test/hostile/mount-user.test.ts: the files run in parallel.
+    expect(pidsOfUid(2100)).toEqual([]);
   });
 
   afterAll(async () => {
@@ -90,15 +91,15 @@ describe.skipIf(!canRunTierA)("tier A: mount user and freezer", () => {
 
   it("runs as the spec's uid/gid: inside, on the host, in /tmp and on a mount", async () => {
     const mounts = [{ hostPath: share, sandboxPath: "/mnt/share", readOnly: false }];
-    const p = await launch(whoAmI, { mounts, user: { uid: 2000, gid: 2001 } });
+    const p = await launch(whoAmI, { mounts, user: { uid: 2100, gid: 2101 } });
     const m = await firstMessage<Record<string, unknown>>(p);
-    expect(m).toMatchObject({ uid: 2000, gid: 2001, user: "sandbox", writeTmp: "ok" });
-    expect(m.tmpOwner).toBe("2000:2001");
-    expect(m.group).toContain("sandbox:x:2001:");
+    expect(m).toMatchObject({ uid: 2100, gid: 2101, user: "sandbox", writeTmp: "ok" });
+    expect(m.tmpOwner).toBe("2100:2101");
+    expect(m.group).toContain("sandbox:x:2101:");
     expect(m.writeMount).toBe("ok");
-    const st = fs.statSync(path.join(share, "by-2000"));
-    expect([st.uid, st.gid]).toEqual([2000, 2001]);
-    expect(pidsOfUid(2000).length).toBeGreaterThan(0);
+    const st = fs.statSync(path.join(share, "by-2100"));
+    expect([st.uid, st.gid]).toEqual([2100, 2101]);
+    expect(pidsOfUid(2100).length).toBeGreaterThan(0);
     // Without a user: the default 1003, side by side with the other one.
     const d = await launch(whoAmI, { mounts });
     const dm = await firstMessage<Record<string, unknown>>(d);
@@ -107,8 +108,8 @@ describe.skipIf(!canRunTierA)("tier A: mount user and freezer", () => {
   });
 
   it("falls back to the default for an id left out, and refuses uid 0", async () => {
-    const p = await launch(whoAmI, { user: { uid: 2000 } });
-    await expect(firstMessage(p)).resolves.toMatchObject({ uid: 2000, gid: 1003 });
+    const p = await launch(whoAmI, { user: { uid: 2100 } });
+    await expect(firstMessage(p)).resolves.toMatchObject({ uid: 2100, gid: 1003 });
     await expect(sb.launch(makeSpec(dirs, whoAmI, { user: { uid: 0 } }))).rejects.toMatchObject({
       code: "INTERNAL",
     });
@@ -122,7 +123,7 @@ describe.skipIf(!canRunTierA)("tier A: mount user and freezer", () => {
         await report({ ready: true });
         setInterval(() => {}, 1000);
       `),
-      { user: { uid: 2000, gid: 2001 } },
+      { user: { uid: 2100, gid: 2101 } },
     );
     await firstMessage(p);
     p.freeze();

@@ -290,11 +290,18 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
 
   it("gives the next instance on a recycled /tmp volume nothing of the last one", async () => {
     const tmpRoot = path.join(stateDir, "tmp");
+    // An earlier test's volume may be going away meanwhile: a vanished one is not in use.
+    const entries = (dir: string) => {
+      try {
+        return fs.readdirSync(dir);
+      } catch {
+        return [];
+      }
+    };
     const volumesInUse = () =>
-      fs
-        .readdirSync(tmpRoot)
+      entries(tmpRoot)
         .filter((v) => !v.endsWith(".img"))
-        .filter((v) => fs.readdirSync(path.join(tmpRoot, v)).some((e) => /^d\d+$/.test(e)));
+        .filter((v) => entries(path.join(tmpRoot, v)).some((e) => /^d\d+$/.test(e)));
     const py = (code: string) => ["/usr/bin/python3", "-c", code];
     // A size of its own (48 MB), so the second instance can only get the first one's volume.
     const a = await launch(
