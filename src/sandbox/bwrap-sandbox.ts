@@ -246,6 +246,9 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         const closer = leaked.length > 0 ? [shell, "-c", `${closeLeaked}exec "$@"`, "sh"] : [];
         argv = [...closer, ...limits, ...drop, bwrapPath, ...bwrapArgs];
       }
+      // close() may have begun while this launch waited for its network or /tmp volume: it would
+      // not see a process spawned now.
+      if (closed) throw new FsError("UNAVAILABLE", "sandbox is closed");
       const child = spawn(argv[0] ?? "", argv.slice(1), {
         env: {},
         stdio: ["ignore", "pipe", "pipe", "pipe", seccompFd ?? "ignore"],

@@ -40,6 +40,35 @@ describe.skipIf(!canRunTierA)("isolation detection and start-up sweep", () => {
     expect(sb).toBe(plain);
   });
 
+  it("refuses a launch that was still preparing when close() began, and leaves nothing", async () => {
+    const stateDir = path.join(root, "closing");
+    const sb = await createBwrapSandbox({
+      tier: "A",
+      logger: silentLogger,
+      stateDir,
+      cgroupPrefix: PREFIX,
+      tmpPoolCount: 0, // the launch makes its /tmp volume (mkfs, mount): close() starts meanwhile
+    });
+    const code = makeTempDir("sbx-d-code");
+    const launching = sb.launch({
+      id: "closing1",
+      codeDir: code,
+      runtimeDir: code,
+      argv: ["/bin/sleep", "1000"],
+      env: {},
+      memoryMb: 64,
+      cpuMillicores: 300,
+      tmpMb: 16,
+      network: "loopback",
+      mounts: [],
+    });
+    await sb.close();
+    await expect(launching).rejects.toThrow(/closed/);
+    expect(leftoverCgroups(PREFIX)).toEqual([]);
+    expect(fs.readdirSync(path.join(stateDir, "tmp"))).toEqual([]);
+    fs.rmSync(code, { recursive: true, force: true });
+  });
+
   it("sweeps the cgroups, processes and /tmp volumes of a killed platform", async () => {
     const layout = probeCgroupLayout();
     const driver = createCgroupDriver(layout);
