@@ -107,12 +107,7 @@ export function probeCgroupLayout(mountsFile = "/proc/self/mounts"): CgroupLayou
  */
 export function checkCgroupsWritable(layout: CgroupLayout, dirOps = cgroupfs): void {
   if (layout.version === "none") throw new Error("no cgroup v1 memory/cpu/pids or v2 controllers");
-  if (layout.version === "v2" && layout.v2) {
-    const sub = path.join(layout.v2.dir, "cgroup.subtree_control");
-    const enabled = readOr(sub, "").split(/\s+/);
-    const missing = ["memory", "pids", "cpu"].filter((c) => !enabled.includes(c));
-    if (missing.length > 0) fs.writeFileSync(sub, missing.map((c) => `+${c}`).join(" "));
-  }
+  enableV2Controllers(layout);
   const probe = `fngraph-probe-${process.pid}-${Date.now()}`;
   const dirs = groupDirs(layout, probe);
   const made: string[] = [];
@@ -136,6 +131,19 @@ export function checkCgroupsWritable(layout: CgroupLayout, dirOps = cgroupfs): v
   }
 }
 
+/**
+ * v2: enable memory, pids and cpu in the root's `cgroup.subtree_control` where they are not yet
+ * (a fresh v2 boot without systemd enables none; groups then lack `memory.max`). Throws when the
+ * kernel refuses, e.g. a container's non-root top that holds processes (EBUSY).
+ */
+function enableV2Controllers(layout: CgroupLayout): void {
+  if (layout.version !== "v2" || !layout.v2) return;
+  const sub = path.join(layout.v2.dir, "cgroup.subtree_control");
+  const enabled = readOr(sub, "").split(/\s+/);
+  const missing = ["memory", "pids", "cpu"].filter((c) => !enabled.includes(c));
+  if (missing.length > 0) fs.writeFileSync(sub, missing.map((c) => `+${c}`).join(" "));
+}
+
 /** Directories of one group in every hierarchy we use; the first one holds the memory files. */
 function groupDirs(layout: CgroupLayout, name: string): string[] {
   if (layout.version === "v2" && layout.v2) return [path.join(layout.v2.dir, name)];
@@ -151,6 +159,13 @@ function groupDirs(layout: CgroupLayout, name: string): string[] {
 
 /** The driver for `layout`; `dirOps` is replaced only by tests that emulate cgroupfs. */
 export function createCgroupDriver(layout: CgroupLayout, dirOps = cgroupfs): CgroupDriver {
+  // Also here, not only in checkCgroupsWritable (detection): createBwrapSandbox is called without
+  // it (tests, tools), and a real v2 boot then failed every create with EACCES on memory.max.
+  try {
+    enableV2Controllers(layout);
+  } catch {
+    // create() reports it: the group's memory.max is missing.
+  }
   const roots = (): string[] => {
     const r: string[] = [];
     if (layout.v1) r.push(layout.v1.memory, layout.v1.cpu, layout.v1.pids);

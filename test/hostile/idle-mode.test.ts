@@ -35,7 +35,8 @@ function frozenState(name: string): boolean | "mixed" | "none" {
   for (const dir of instanceGroups(dataDir, name)) {
     const events = path.join(dir, "cgroup.events");
     const state = path.join(dir, "freezer.state");
-    if (dir.includes("/unified/") && fs.existsSync(events)) {
+    // Only cgroup2 groups (hybrid: the unified one; v2: the only one) have cgroup.events.
+    if (fs.existsSync(events)) {
       states.push(/^frozen 1$/m.test(fs.readFileSync(events, "utf8")));
     } else if (fs.existsSync(state)) {
       states.push(fs.readFileSync(state, "utf8").startsWith("FROZEN"));

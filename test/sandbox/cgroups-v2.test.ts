@@ -285,6 +285,14 @@ describe("checkCgroupsWritable on cgroup v2", () => {
 });
 
 describe("cgroup v2 instance groups (fake hierarchy)", () => {
+  it("enables the missing controllers when the driver is made (no detection before it)", () => {
+    const fake = createFakeCgroup2({ subtreeControl: "pids" });
+    createCgroupDriver(probeCgroupLayout(fake.mountsFile), fake.dirOps);
+    expect(fs.readFileSync(path.join(fake.root, "cgroup.subtree_control"), "utf8")).toBe(
+      "+memory +cpu",
+    );
+  });
+
   it("creates one group below the root with memory.max, memory.swap.max, pids.max and cpu.max", () => {
     const fake = createFakeCgroup2();
     const driver = createCgroupDriver(probeCgroupLayout(fake.mountsFile), fake.dirOps);

@@ -21,6 +21,21 @@ export function makeTempDir(tag: string): string {
   return dir;
 }
 
+const pureV2 = probeCgroupLayout().version === "v2";
+
+/** Group `name`'s directory for a controller: its v1 mount (or `unified`), or the one v2 tree. */
+export function cgroupDir(controller: string, name: string): string {
+  return path.join("/sys/fs/cgroup", pureV2 ? "" : controller, name);
+}
+
+/** Group `name`'s CFS quota in µs (-1: none): v1 `cpu.cfs_quota_us`, v2 `cpu.max`. */
+export function cpuQuotaUs(name: string): number {
+  const dir = cgroupDir("cpu", name);
+  if (!pureV2) return Number(fs.readFileSync(path.join(dir, "cpu.cfs_quota_us"), "utf8"));
+  const quota = fs.readFileSync(path.join(dir, "cpu.max"), "utf8").split(" ")[0];
+  return quota === "max" ? -1 : Number(quota);
+}
+
 /** Names of cgroups starting with `fngraph-<prefix>-` in any hierarchy. */
 export function leftoverCgroups(prefix: string): string[] {
   const roots = ["memory", "cpu", "pids", "freezer", "unified", ""].map((c) =>

@@ -12,6 +12,7 @@ import type { BwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
 import type { SandboxProcess, SandboxSpec } from "../../src/sandbox/types.js";
 import {
   canRunTierA,
+  cgroupDir,
   firstMessage,
   leftoverCgroups,
   makeSpec,
@@ -25,7 +26,7 @@ const PREFIX = `testu${process.pid}`;
 /** Whether the kernel reports the instance's group frozen (v2/hybrid cgroup.events, v1 state). */
 function groupFrozen(p: SandboxProcess): boolean {
   const name = `fngraph-${PREFIX}-${p.id}`;
-  const events = path.join("/sys/fs/cgroup/unified", name, "cgroup.events");
+  const events = path.join(cgroupDir("unified", name), "cgroup.events");
   if (fs.existsSync(events)) return /^frozen 1$/m.test(fs.readFileSync(events, "utf8"));
   const state = path.join("/sys/fs/cgroup/freezer", name, "freezer.state");
   return fs.readFileSync(state, "utf8").startsWith("FROZEN");

@@ -9,7 +9,9 @@ import type { BwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
 import type { SandboxProcess, SandboxSpec } from "../../src/sandbox/types.js";
 import {
   canRunTierA,
+  cgroupDir,
   collect,
+  cpuQuotaUs,
   firstMessage,
   leftoverCgroups,
   makeSpec,
@@ -32,7 +34,7 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
     return p;
   };
   const cgroupFile = (ctrl: string, p: SandboxProcess, file: string) =>
-    path.join("/sys/fs/cgroup", ctrl, `fngraph-${PREFIX}-${p.id}`, file);
+    path.join(cgroupDir(ctrl, `fngraph-${PREFIX}-${p.id}`), file);
 
   beforeAll(async () => {
     root = makeTempDir("sbx-a");
@@ -259,7 +261,7 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
         makeSpec(dirs, ["/bin/sh", "-c", "echo go >&3; f() { f | f & }; f; sleep 1000"]),
       );
       await new Promise<void>((resolve) => p.channel.once("data", () => resolve()));
-      const pidsDir = path.join("/sys/fs/cgroup/pids", `fngraph-${PREFIX}b-${p.id}`);
+      const pidsDir = cgroupDir("pids", `fngraph-${PREFIX}b-${p.id}`);
       let events = "";
       for (let i = 0; i < 200 && !/max [1-9]/.test(events); i++) {
         events = fs.readFileSync(path.join(pidsDir, "pids.events"), "utf8");
@@ -372,7 +374,7 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
       cpuMillicores: 300,
     });
     await firstMessage(p);
-    const quota = () => Number(fs.readFileSync(cgroupFile("cpu", p, "cpu.cfs_quota_us"), "utf8"));
+    const quota = () => cpuQuotaUs(`fngraph-${PREFIX}-${p.id}`);
     expect(quota()).toBeGreaterThanOrEqual(100_000);
     p.applyRuntimeLimits();
     expect(quota()).toBe(30_000);
