@@ -58,12 +58,23 @@ describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => 
       // The link was removed, not followed.
       expect(fs.existsSync("/etc/passwd")).toBe(true);
 
+      // A take while the wipe is still running waits for it instead of making a new volume.
       const b = await vols.take(32);
       expect(path.dirname(b.hostDir)).toBe(mnt);
-      expect(b.hostDir).not.toBe(a.hostDir);
-      expect(fs.readdirSync(b.hostDir)).toEqual([]);
-      expect(fs.readdirSync(mnt).sort()).toEqual([path.basename(b.hostDir), "lost+found"].sort());
-      await b.release();
+      fs.writeFileSync(path.join(b.hostDir, "f"), "b");
+      const releasing = b.release();
+      const c = await vols.take(32);
+      await releasing;
+      expect(path.dirname(c.hostDir)).toBe(mnt);
+      expect(fs.readdirSync(c.hostDir)).toEqual([]);
+      await c.release();
+
+      const d = await vols.take(32);
+      expect(path.dirname(d.hostDir)).toBe(mnt);
+      expect([a.hostDir, b.hostDir, c.hostDir]).not.toContain(d.hostDir);
+      expect(fs.readdirSync(d.hostDir)).toEqual([]);
+      expect(fs.readdirSync(mnt).sort()).toEqual([path.basename(d.hostDir), "lost+found"].sort());
+      await d.release();
     } finally {
       await vols.close();
     }
