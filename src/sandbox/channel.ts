@@ -8,10 +8,14 @@ export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 /** Encode one message as a frame. */
 export function encodeFrame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), "utf8");
-  const header = Buffer.allocUnsafe(4);
-  header.writeUInt32BE(body.length, 0);
-  return Buffer.concat([header, body], 4 + body.length);
+  // One buffer, written in place: no separate body and header to concatenate (a no-op call's
+  // invoke frame was 5 % of the server's CPU with three allocations and two copies).
+  const json = JSON.stringify(message);
+  const length = Buffer.byteLength(json, "utf8");
+  const frame = Buffer.allocUnsafe(4 + length);
+  frame.writeUInt32BE(length, 0);
+  frame.write(json, 4, "utf8");
+  return frame;
 }
 
 export interface FrameDecoder {
