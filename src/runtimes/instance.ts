@@ -210,8 +210,12 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
   // An OOM kill needs the group at its limit, and the peak (kept since the last reset, which
   // only happens after a result was checked) then shows it: below this share of the limit the
   // OOM counter is not read (a system call per result).
+  // A sampled peak (cgroup v2 before 6.12) can miss the spike of a child killed at the limit, so
+  // it rules nothing out.
   const oomPossible = (peak: number | undefined): boolean =>
-    peak === undefined || peak >= opts.memoryMb * 1024 * 1024 * OOM_CHECK_SHARE;
+    peak === undefined ||
+    proc.peakExact === false ||
+    peak >= opts.memoryMb * 1024 * 1024 * OOM_CHECK_SHARE;
 
   const onResult = (msg: Extract<RuntimeMessage, { type: "result" }>): void => {
     const p = pending.get(msg.id);

@@ -73,6 +73,8 @@ export function createOpenFiles(): {
  * the maximum of `memory.current` sampled every 20 ms since the last reset.
  */
 export function createV2Peak(dir: string): {
+  /** False when read() is a sample of `memory.current` (kernels before 6.12). */
+  readonly exact: boolean;
   read(): number | undefined;
   reset(): void;
   close(): void;
@@ -101,6 +103,7 @@ export function createV2Peak(dir: string): {
   };
   if (resettable) {
     return {
+      exact: true,
       read: () => readFd(),
       reset: () => {
         if (fd !== undefined) fs.writeSync(fd, "reset", 0);
@@ -125,6 +128,7 @@ export function createV2Peak(dir: string): {
   loop();
   let everReset = false;
   return {
+    exact: false,
     read: () => {
       sample();
       // Before the first reset the kernel's own lifetime peak is exact.

@@ -24,6 +24,8 @@ export interface InstanceCgroup {
   /** POSIX sh commands that move the running shell (`$$`) into every group. */
   readonly joinCommand: string;
   setCpuMillicores(millicores: number): void;
+  /** False when memoryPeakBytes() is sampled (v2 before 6.12) and can miss a short spike. */
+  readonly peakExact: boolean;
   /** Peak memory since creation or the last reset, bytes; undefined when unreadable. */
   memoryPeakBytes(): number | undefined;
   resetMemoryPeak(): void;

@@ -309,6 +309,8 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
   return {
     name,
     joinCommand,
+    // v1's memory.max_usage_in_bytes is kept by the kernel, exact like a resettable memory.peak.
+    peakExact: peak ? peak.exact : true,
     setCpuMillicores(millicores) {
       const quota = Math.max(1000, Math.round((millicores / 1000) * CPU_PERIOD_US));
       if (v2) fs.writeFileSync(path.join(cpuDir, "cpu.max"), `${quota} ${CPU_PERIOD_US}`);

@@ -99,6 +99,8 @@ export function wrapProcess(input: WrapInput): SandboxProcess {
     stdout: child.stdout as Readable,
     stderr: child.stderr as Readable,
     exited,
+    // Tier B's RSS polling samples too.
+    peakExact: cg ? cg.peakExact : false,
     peakMemoryBytes: () => {
       if (gone) return finalPeak;
       return cg ? cg.memoryPeakBytes() : monitor?.peakBytes();

@@ -72,6 +72,11 @@ export interface SandboxProcess {
   readonly exited: Promise<SandboxExit>;
   /** Peak memory of the whole tree since the last reset, in bytes; undefined if unknown (tier C). */
   peakMemoryBytes(): number | undefined;
+  /**
+   * False when that peak is sampled and can miss a short spike (cgroup v2 before Linux 6.12,
+   * tier B's polling): an OOM kill then cannot be ruled out from the peak alone.
+   */
+  readonly peakExact?: boolean;
   resetPeakMemory(): void;
   /** True when the kernel's OOM killer hit this tree (tier A), or it is otherwise known. */
   oomKilled(): boolean;

@@ -4,6 +4,7 @@ import { silentLogger } from "../../src/core/logger.js";
 import { createInstance } from "../../src/runtimes/instance.js";
 import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
 import type { RuntimeDef } from "../../src/runtimes/types.js";
+import type { Sandbox } from "../../src/sandbox/types.js";
 import {
   createHarness,
   expectFail,
@@ -26,6 +27,33 @@ afterEach(async () => {
 });
 
 describe("instance lifecycle", () => {
+  it("reads the OOM counter after every call when the sandbox's peak is only sampled", async () => {
+    // cgroup v2 before 6.12 samples memory.current: a child killed at the limit between two
+    // samples leaves a small peak, and only the OOM counter tells.
+    let counterReads = 0;
+    const sandboxWith = (peakExact: boolean, oom: boolean): Sandbox => ({
+      ...h.sandbox,
+      async launch(spec) {
+        const proc = await h.sandbox.launch(spec);
+        return {
+          ...proc,
+          peakExact,
+          peakMemoryBytes: () => 1024 * 1024,
+          resetPeakMemory: () => undefined,
+          oomKilled: () => (counterReads++, oom),
+        };
+      },
+    });
+    const exact = await h.start("node-echo", NODE, {}, { sandbox: sandboxWith(true, false) });
+    expectOk(await invoke(exact, { a: 1 }));
+    // An exact peak at 1 MB of 128 rules an OOM kill out: no read of the counter.
+    expect(counterReads).toBe(0);
+    const sampled = await h.start("node-echo", NODE, {}, { sandbox: sandboxWith(false, true) });
+    const out = expectFail(await invoke(sampled, { a: 1 }));
+    expect(out).toMatchObject({ errorCode: 4205, fatal: true });
+    expect(counterReads).toBeGreaterThan(0);
+  });
+
   it("timeout kills the instance (4010) and the next instance works", async () => {
     const inst = await h.start("node-slow", NODE);
     let exited = false;

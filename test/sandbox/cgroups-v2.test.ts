@@ -358,6 +358,7 @@ describe("cgroup v2 instance groups (fake hierarchy)", () => {
     fs.writeFileSync(other, "999999999\n");
     fs.renameSync(other, fake.file(name, "memory.peak"));
     expect(group.memoryPeakBytes()).toBe(8192);
+    expect(group.peakExact).toBe(true);
   });
 
   it.skipIf(!fs.existsSync(READ_ONLY_NUMBER))(
@@ -373,6 +374,7 @@ describe("cgroup v2 instance groups (fake hierarchy)", () => {
       expect(group.memoryPeakBytes()).toBe(1000);
       fake.write(name, "memory.current", "3000\n");
       expect(group.memoryPeakBytes()).toBe(3000);
+      expect(group.peakExact).toBe(false); // samples: a short spike can fall between two
     },
   );
 
@@ -388,6 +390,7 @@ describe("cgroup v2 instance groups (fake hierarchy)", () => {
     group.resetMemoryPeak();
     expect(group.memoryPeakBytes()).toBe(2000);
     expect(fs.existsSync(fake.file(name, "memory.peak"))).toBe(false);
+    expect(group.peakExact).toBe(false);
   });
 
   it("counts OOM kills from memory.events' oom_kill line (not oom or oom_group_kill)", () => {
