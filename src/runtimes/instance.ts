@@ -186,6 +186,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     applyPendingLimits();
     p.cleanup();
     pending.delete(p.id);
+    if (pending.size === 0) proc.idle?.();
     output.detach(p.capture);
     p.resolve(outcome);
   };

@@ -77,6 +77,8 @@ export function createV2Peak(dir: string): {
   readonly exact: boolean;
   read(): number | undefined;
   reset(): void;
+  /** No call is running: stop sampling until the next reset (exact peaks: nothing to do). */
+  idle?(): void;
   close(): void;
 } {
   const file = path.join(dir, "memory.peak");
@@ -114,6 +116,8 @@ export function createV2Peak(dir: string): {
       },
     };
   }
+  // Samples are taken only while the instance is busy (from a reset to idle()), and before the
+  // first reset only when there is no lifetime memory.peak to read instead.
   let sampled = 0;
   let timer: NodeJS.Timeout | undefined;
   const sample = (): void => {
@@ -125,7 +129,11 @@ export function createV2Peak(dir: string): {
     timer = setTimeout(loop, 20);
     timer.unref();
   };
-  loop();
+  const stop = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  if (fd === undefined) loop();
   let everReset = false;
   return {
     exact: false,
@@ -137,10 +145,15 @@ export function createV2Peak(dir: string): {
     reset: () => {
       everReset = true;
       sampled = 0;
+      stop();
+      loop();
+    },
+    idle: () => {
       sample();
+      stop();
     },
     close: () => {
-      if (timer) clearTimeout(timer);
+      stop();
       if (fd !== undefined) fs.closeSync(fd);
       fd = undefined;
     },

@@ -29,6 +29,8 @@ export interface InstanceCgroup {
   /** Peak memory since creation or the last reset, bytes; undefined when unreadable. */
   memoryPeakBytes(): number | undefined;
   resetMemoryPeak(): void;
+  /** No call is running: a sampled peak (v2 before 6.12) stops sampling until the next reset. */
+  memoryIdle(): void;
   /** OOM kills inside this group since it was created. */
   oomKills(): number;
   isEmpty(): boolean;

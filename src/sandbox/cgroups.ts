@@ -324,6 +324,9 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
       const n = Number(files.read(path.join(memDir, "memory.max_usage_in_bytes")) ?? "NaN");
       return Number.isFinite(n) ? n : undefined;
     },
+    memoryIdle() {
+      peak?.idle?.();
+    },
     resetMemoryPeak() {
       if (peak) peak.reset();
       else files.write(path.join(memDir, "memory.max_usage_in_bytes"), "0");

@@ -105,6 +105,9 @@ export function wrapProcess(input: WrapInput): SandboxProcess {
       if (gone) return finalPeak;
       return cg ? cg.memoryPeakBytes() : monitor?.peakBytes();
     },
+    idle: () => {
+      if (!gone) cg?.memoryIdle();
+    },
     resetPeakMemory: () => {
       if (gone) return;
       if (cg) cg.resetMemoryPeak();

@@ -78,6 +78,8 @@ export interface SandboxProcess {
    */
   readonly peakExact?: boolean;
   resetPeakMemory(): void;
+  /** The last running call ended (a sampled peak stops sampling until `resetPeakMemory`). */
+  idle?(): void;
   /** True when the kernel's OOM killer hit this tree (tier A), or it is otherwise known. */
   oomKilled(): boolean;
   /** Lower the CPU share to the function's after a fast start. */

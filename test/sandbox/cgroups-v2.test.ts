@@ -10,7 +10,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CgroupDirOps, CgroupLayout, InstanceCgroup } from "../../src/sandbox/cgroups.js";
 import {
   checkCgroupsWritable,
@@ -391,6 +391,33 @@ describe("cgroup v2 instance groups (fake hierarchy)", () => {
     expect(group.memoryPeakBytes()).toBe(2000);
     expect(fs.existsSync(fake.file(name, "memory.peak"))).toBe(false);
     expect(group.peakExact).toBe(false);
+  });
+
+  it("samples a peak without a resettable memory.peak only while busy: from a reset to idle", () => {
+    vi.useFakeTimers();
+    try {
+      const fake = createFakeCgroup2({ memoryPeak: "absent" });
+      const driver = createCgroupDriver(probeCgroupLayout(fake.mountsFile), fake.dirOps);
+      const name = "fngraph-t-busy";
+      const group = track(driver.create(name, LIMITS));
+      group.resetMemoryPeak(); // a call starts
+      fake.write(name, "memory.current", "5000\n");
+      vi.advanceTimersByTime(25); // the sampler sees 5000
+      fake.write(name, "memory.current", "2000\n");
+      expect(group.memoryPeakBytes()).toBe(5000);
+      group.memoryIdle(); // the last call ended
+      fake.write(name, "memory.current", "9000\n");
+      vi.advanceTimersByTime(200); // idle: no samples
+      fake.write(name, "memory.current", "1000\n");
+      expect(group.memoryPeakBytes()).toBe(5000);
+      group.resetMemoryPeak(); // the next call
+      fake.write(name, "memory.current", "7000\n");
+      vi.advanceTimersByTime(25);
+      fake.write(name, "memory.current", "100\n");
+      expect(group.memoryPeakBytes()).toBe(7000);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("counts OOM kills from memory.events' oom_kill line (not oom or oom_group_kill)", () => {
