@@ -3,7 +3,7 @@ import type { Logger } from "../../src/core/logger.js";
 import pino from "pino";
 import type { Instance } from "../../src/runtimes/instance.js";
 import type { InvokeOutcome } from "../../src/runtimes/types.js";
-import type { Started } from "../../src/invoker/pool.js";
+import type { StartAnatomy, Started } from "../../src/invoker/pool.js";
 
 export const silent: Logger = pino({ level: "silent" });
 
@@ -87,6 +87,16 @@ export function createGate(holding = true): Gate {
 }
 
 const openGate = createGate(false);
+
+/** The start anatomy fake `startInstance` functions report (placement 1, sandbox 2, boot 3, load 4). */
+export const FAKE_ANATOMY: StartAnatomy = Object.freeze({
+  placementMs: 1,
+  sandboxMs: 2,
+  bootMs: 3,
+  loadMs: 4,
+  initializerMs: 0,
+  prewarmed: false,
+});
 
 export function createFakeInstance(id: string, owner = "f", gate: Gate = openGate): FakeInstance {
   const exits: (() => void)[] = [];

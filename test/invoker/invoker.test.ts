@@ -6,7 +6,14 @@ import type { StartInstance } from "../../src/invoker/instance-starter.js";
 import type { InvokeTarget } from "../../src/invoker/types.js";
 import type { RuntimeDef } from "../../src/runtimes/types.js";
 import type { Sandbox } from "../../src/sandbox/types.js";
-import { createGate, createManualClock, createFakeInstance, flush, silent } from "./helpers.js";
+import {
+  createGate,
+  createManualClock,
+  createFakeInstance,
+  FAKE_ANATOMY,
+  flush,
+  silent,
+} from "./helpers.js";
 
 const runtime = { language: "nodejs", names: ["Node.js20.15"] } as unknown as RuntimeDef;
 
@@ -42,14 +49,7 @@ function makeInvoker(over: Partial<InvokerOptions> = {}) {
     owners.push(t.fn.name);
     return {
       instance: createFakeInstance(`${t.fn.name}-${++n}`, t.fn.name, gate),
-      anatomy: {
-        placementMs: 1,
-        sandboxMs: 2,
-        bootMs: 3,
-        loadMs: 4,
-        initializerMs: 0,
-        prewarmed: false,
-      },
+      anatomy: FAKE_ANATOMY,
     };
   };
   const invoker = createInvoker({

@@ -21,6 +21,7 @@ import {
   createGate,
   createManualClock,
   createStarter,
+  FAKE_ANATOMY,
   flush,
   silent,
   type FakeInstance,
@@ -143,14 +144,7 @@ describe("idle_mode", () => {
       made.push(instance);
       return {
         instance,
-        anatomy: {
-          placementMs: 1,
-          sandboxMs: 2,
-          bootMs: 3,
-          loadMs: 4,
-          initializerMs: 0,
-          prewarmed: false,
-        },
+        anatomy: FAKE_ANATOMY,
       };
     };
     const invoker = createInvoker({
