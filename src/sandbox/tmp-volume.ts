@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../core/logger.js";
+import { unescapeMountField } from "./cgroup-files.js";
 import { run } from "./exec.js";
 
 /**
@@ -231,8 +232,5 @@ function recyclable(b: { img: string; mnt: string }): boolean {
 
 function isMounted(dir: string): boolean {
   const text = fs.readFileSync("/proc/self/mounts", "utf8");
-  // Spaces and other specials are octal-escaped in the mount table.
-  const unescape = (f: string) =>
-    f.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text.split("\n").some((l) => unescape(l.split(" ")[1] ?? "") === dir);
+  return text.split("\n").some((l) => unescapeMountField(l.split(" ")[1] ?? "") === dir);
 }
