@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { FsError, isFsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { Principal } from "../auth/index.js";
+import { newRequestId } from "../core/request-id.js";
 
 /** Largest request body accepted at all (a 50 MB package is ~67 MB of base64 JSON). */
 export const MAX_BODY_BYTES = 80 * 1024 * 1024;
@@ -28,7 +28,7 @@ export interface AppOptions {
 export function createApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
-    genReqId: () => randomUUID(),
+    genReqId: () => newRequestId(),
     requestIdHeader: false,
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 1024 },
     logger: false,

@@ -28,6 +28,9 @@ import {
   type UpdateConfigBody,
 } from "./validate.js";
 
+/** Parsed URNs kept by the function service. */
+const REF_CACHE_SIZE = 1024;
+
 export type { FunctionServiceDeps, InvokeRouting, Resolved } from "./function-service-types.js";
 
 /** Function lifecycle on top of the store, the blob store and the invoker (contract §1.4). */
@@ -47,8 +50,17 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     return rt;
   };
 
+  // Every invoke parses its URN: the parses of the URNs in use are kept (at most REF_CACHE_SIZE,
+  // forgotten all at once when full). A ref is only read, never changed, by its users.
+  const refs = new Map<string, Readonly<FunctionRef>>();
   const parseRef = (projectId: string, urn: string): FunctionRef => {
-    const ref = parseFunctionUrn(urn, { region: deps.region, projectId });
+    const key = `${projectId}\0${urn}`;
+    let ref = refs.get(key);
+    if (!ref) {
+      ref = Object.freeze(parseFunctionUrn(urn, { region: deps.region, projectId }));
+      if (refs.size >= REF_CACHE_SIZE) refs.clear();
+      refs.set(key, ref);
+    }
     if (ref.projectId !== projectId)
       throw new FsError("FORBIDDEN", "the function URN names another project");
     return ref;

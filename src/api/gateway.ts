@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { randomUUID } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import { FsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
@@ -16,6 +15,7 @@ import {
 import { headerMap } from "./app.js";
 import type { FunctionService } from "./function-service.js";
 import { checkGatewayAuth } from "./gateway-auth.js";
+import { newRequestId } from "../core/request-id.js";
 
 export interface GatewayDeps {
   routes: RouteTable;
@@ -132,7 +132,7 @@ async function invokeSync(
     result = await deps.invoker.invoke({
       target: { fn: target.fn, version: target.version, alias: target.alias },
       event: call.event,
-      requestId: call.requestId || randomUUID(),
+      requestId: call.requestId || newRequestId(),
       kind: "sync",
       headers: call.headers,
       signal: abort.signal,

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { toQualifiedUrn } from "../core/urn.js";
 import type { AsyncPolicy, AsyncStore, NewAsyncInvocation } from "../store/async.js";
 import { ASYNC_DEFAULTS, qualifierOf, type ResolvedTarget } from "./types.js";
+import { newRequestId } from "../core/request-id.js";
 
 /** Headers kept with a queued request and handed to the function (no credentials). */
 const KEPT_HEADERS = /^x-cff-(workflow-|origin-|stream-)/;
@@ -30,7 +30,7 @@ export async function prepareInvocation(
 ): Promise<NewAsyncInvocation> {
   const qualifier = qualifierOf(t);
   return {
-    requestId: randomUUID(),
+    requestId: newRequestId(input.now),
     projectId: t.fn.projectId,
     functionId: t.fn.id,
     funcUrn: toQualifiedUrn(t.ref, qualifier),

@@ -61,3 +61,17 @@ export function functionEnv(
     RUNTIME_PRESTOP_HANDLER: v.preStopHandler,
   };
 }
+
+/**
+ * The request headers a runtime is given in its invoke context: the `x-cff-*` ones (contract
+ * §3.5; the shims read the workflow and security ones). Everything else (the caller's token or
+ * signature among them) stays with the platform, and the invoke frame stays small.
+ */
+export function runtimeHeaders(
+  headers: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const k in headers) if (k.startsWith("x-cff-")) out[k] = headers[k]!;
+  return out;
+}

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { FsError, isFsError } from "../core/errors.js";
 import type { InvocationRecord } from "../core/types.js";
-import { cpuMillicores, MAX_RESPONSE_BYTES } from "./function-env.js";
+import { cpuMillicores, MAX_RESPONSE_BYTES, runtimeHeaders } from "./function-env.js";
 import { createInstanceStarter } from "./instance-starter.js";
 import { billingDuration, finishLine, startLine } from "./log-format.js";
 import { AcquireCanceled, Pool, StartFailure, type Lease, type PoolStats } from "./pool.js";
@@ -160,7 +160,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
         secretKey: "",
         securityToken: "",
         authToken: "",
-        headers: req.headers ?? {},
+        headers: runtimeHeaders(req.headers),
       },
       { timeoutMs: timeoutSeconds * 1000, ...(req.signal ? { signal: req.signal } : {}) },
     );

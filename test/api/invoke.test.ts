@@ -145,6 +145,20 @@ describe("sync invocation", () => {
     expect(c.envKeys.some((k) => k.startsWith("FNGRAPH_") || k === "VITEST")).toBe(false);
   });
 
+  it("hands the caller's x-cff-* headers to the function's context", async () => {
+    const r = await invoke(
+      "ctx-node",
+      {},
+      { "X-Cff-Workflow-Id": "wf-1", "X-Cff-Workflow-Run-Id": "run-2", "X-Other": "no" },
+    );
+    expect(r.json).toMatchObject({
+      workflowId: "wf-1",
+      workflowRunId: "run-2",
+      workflowStateId: "",
+    });
+    expect((r.json as { requestId: string }).requestId).toBe(r.headers["x-cff-request-id"]);
+  });
+
   it("gives a Python handler the context, and captures print and logger lines", async () => {
     const r = await invoke(
       "ctx-py",

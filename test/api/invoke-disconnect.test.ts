@@ -1,0 +1,77 @@
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createBody,
+  fixtureFiles,
+  startTestPlatform,
+  type TestPlatform,
+} from "../helpers/platform.js";
+
+let t: TestPlatform;
+beforeAll(async () => {
+  t = await startTestPlatform();
+  const r = await t.api(
+    "POST",
+    t.v2("/fgs/functions"),
+    await createBody("slow", "Node.js20.15", fixtureFiles("node-slow"), { timeout: 60 }),
+  );
+  if (r.status !== 200) throw new Error(`create: ${r.text}`);
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const instances = async (): Promise<number> => {
+  const h = await t.api("GET", "/healthz");
+  return (h.json as { invoker: { instances: number } }).invoker.instances;
+};
+
+async function until(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return fn();
+}
+
+describe("a client that goes away", () => {
+  it("has its call cancelled, on every connection that carried calls before", async () => {
+    // Keep-alive calls first: the connection's abort signal has already served calls.
+    const url = new URL(t.endpoint + t.v2("/fgs/functions/slow/invocations"));
+    const agent = new (await import("node:http")).Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (ms: number) =>
+      httpRequest(url, {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "x-auth-token": t.token },
+      }).end(JSON.stringify({ ms }));
+    for (let i = 0; i < 2; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = post(1);
+        req.on("response", (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject);
+      });
+      expect(status).toBe(200);
+    }
+    expect(await instances()).toBe(1);
+
+    // A 50 s call on the same connection, then the client drops the connection.
+    const req = post(50_000);
+    req.on("error", () => {});
+    await new Promise((r) => setTimeout(r, 500));
+    req.destroy();
+    agent.destroy();
+    // The cancelled call's instance is killed (4208): it does not run on for 50 s.
+    expect(await until(async () => (await instances()) === 0, 10_000)).toBe(true);
+
+    // The function still serves new callers.
+    const next = await t.api("POST", t.v2("/fgs/functions/slow/invocations"), { ms: 1 });
+    expect(next.status).toBe(200);
+    expect(next.json).toEqual({ slept: 1 });
+    expect(next.headers["x-cff-request-id"]).toBe(next.headers["x-request-id"]);
+  });
+});
