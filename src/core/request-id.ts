@@ -9,7 +9,16 @@ import { randomUUID } from "node:crypto";
  * time (docs/decisions.md). Clients see an ordinary UUID either way.
  */
 export function newRequestId(now: number = Date.now()): string {
-  const t = Math.max(0, Math.floor(now)).toString(16).padStart(12, "0").slice(-12);
+  const ms = Math.max(0, Math.floor(now));
+  if (ms !== lastMs) {
+    lastMs = ms;
+    const t = ms.toString(16).padStart(12, "0").slice(-12);
+    lastPrefix = `${t.slice(0, 8)}-${t.slice(8)}-7`;
+  }
   // randomUUID: xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx; keep from the third group's second digit on.
-  return `${t.slice(0, 8)}-${t.slice(8)}-7${randomUUID().slice(15)}`;
+  return lastPrefix + randomUUID().slice(15);
 }
+
+/** The time part of the ids of the last millisecond (a burst of calls shares it). */
+let lastMs = -1;
+let lastPrefix = "";

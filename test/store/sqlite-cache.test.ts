@@ -154,6 +154,8 @@ describe("SQLite store worker", () => {
     const w = startStoreWorker(file, 1000);
     await w.close();
     await w.close();
-    await expect(w.writeInvocations([["a", "b", "c", "{}"]])).rejects.toThrow();
+    await expect(
+      w.writeInvocations([{ requestId: "a", functionId: "b", startedAt: "c" }]),
+    ).rejects.toThrow();
   });
 });

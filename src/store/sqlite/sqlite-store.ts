@@ -10,7 +10,7 @@ import type {
 import { parseData, toFunction } from "../rows.js";
 import type { ListFunctionsQuery, Store } from "../types.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
-import { openDatabase, startStoreWorker, type InvocationRow } from "./open.js";
+import { openDatabase, startStoreWorker } from "./open.js";
 
 /** Entries of the read cache of functions, versions and aliases before it starts over. */
 const CACHE_ENTRIES = 10_000;
@@ -193,13 +193,7 @@ export function createSqliteStore(file: string): Store {
     },
     addInvocations: async (rs) => {
       if (!worker) return addInvocations(rs);
-      const rows = rs.map((r): InvocationRow => [
-        r.requestId,
-        r.functionId,
-        r.startedAt,
-        JSON.stringify(r),
-      ]);
-      return worker.writeInvocations(rows);
+      return worker.writeInvocations(rs);
     },
     addInvocation: async (r: InvocationRecord) => {
       q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
