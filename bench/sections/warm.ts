@@ -85,6 +85,18 @@ async function instanceCount(api: FnApi): Promise<number | undefined> {
   return typeof inv?.instances === "number" ? inv.instances : undefined;
 }
 
+/**
+ * Delete a function and wait (up to 15 s) until its instances are gone: the next scenario's
+ * instance count must not include them, nor its figures the CPU of stopping 30 runtimes.
+ */
+async function deleteAndSettle(api: FnApi, urn: string, baseline: number): Promise<void> {
+  await api.deleteFunction(urn);
+  const end = Date.now() + 15_000;
+  while (Date.now() < end && ((await instanceCount(api)) ?? 0) > baseline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function loadNotes(r: LoadResult): string[] {
   const notes: string[] = [];
   if (r.non2xx) notes.push(`${r.non2xx} non-2xx`);
@@ -97,6 +109,7 @@ function loadNotes(r: LoadResult): string[] {
 export async function throughputSection(ctx: BenchContext): Promise<void> {
   const plan = ctx.plan.throughput;
   const c = plan.connections;
+  const baseline = (await instanceCount(ctx.api)) ?? 0;
   for (const h of HANDLERS) {
     ctx.log(`throughput: ${h.label} · floor (c=${c}, ${plan.warmupS} s + ${plan.durationS} s)`);
     const floor = await load(floorTarget(needFloor(ctx), h.key), plan);
@@ -136,7 +149,6 @@ export async function throughputSection(ctx: BenchContext): Promise<void> {
         continue;
       }
       const target = fngraphTarget(ctx.api, urn);
-      const before = (await instanceCount(ctx.api)) ?? 0;
       // Warm up in 1 s rounds until the instance count stops growing (scale-out is done), at
       // least plan.warmupS rounds and at most 4× as many.
       let rounds = 0;
@@ -150,7 +162,7 @@ export async function throughputSection(ctx: BenchContext): Promise<void> {
       ctx.log(`throughput: ${scenario} (${rounds} s warm-up + ${plan.durationS} s)`);
       const r = await load(target, { ...plan, warmupS: 0 });
       const after = await instanceCount(ctx.api);
-      const instances = after === undefined ? undefined : after - before;
+      const instances = after === undefined ? undefined : after - baseline;
       ctx.addRow({
         section: "throughput",
         scenario,
@@ -170,7 +182,7 @@ export async function throughputSection(ctx: BenchContext): Promise<void> {
         ].join("; "),
         detail: { ...r, warmupS: rounds, strategy, instances, funcUrn: urn },
       });
-      await ctx.api.deleteFunction(urn);
+      await deleteAndSettle(ctx.api, urn, baseline);
     }
   }
 }
