@@ -242,6 +242,8 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
   const dirs = groupDirs(layout, name);
   const v2 = layout.version === "v2" ? path.join(layout.v2?.dir ?? "", name) : undefined;
   const memDir = v2 ?? path.join(layout.v1?.memory ?? "", name);
+  // Read and reset around every call on v1: the path is built once.
+  const maxUsageFile = path.join(memDir, "memory.max_usage_in_bytes");
   const cpuDir = v2 ?? path.join(layout.v1?.cpu ?? "", name);
   const unified = layout.v2 ? path.join(layout.v2.dir, name) : undefined;
   const freezer =
@@ -321,7 +323,7 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
     },
     memoryPeakBytes() {
       if (peak) return peak.read();
-      const n = Number(files.read(path.join(memDir, "memory.max_usage_in_bytes")) ?? "NaN");
+      const n = Number(files.read(maxUsageFile) ?? "NaN");
       return Number.isFinite(n) ? n : undefined;
     },
     memoryIdle() {
@@ -329,7 +331,7 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
     },
     resetMemoryPeak() {
       if (peak) peak.reset();
-      else files.write(path.join(memDir, "memory.max_usage_in_bytes"), "0");
+      else files.write(maxUsageFile, "0");
     },
     oomKills() {
       const file = v2 ? "memory.events" : "memory.oom_control";
