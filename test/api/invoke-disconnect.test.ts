@@ -1,4 +1,5 @@
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createBody,
@@ -73,5 +74,37 @@ describe("a client that goes away", () => {
     expect(next.status).toBe(200);
     expect(next.json).toEqual({ slept: 1 });
     expect(next.headers["x-cff-request-id"]).toBe(next.headers["x-request-id"]);
+  });
+});
+
+describe("pipelined requests", () => {
+  it("are all answered on one connection, without an abort-listener leak warning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(`${w.name}: ${w.message}`);
+    };
+    process.on("warning", onWarning);
+    try {
+      const url = new URL(t.endpoint);
+      const body = JSON.stringify({ ms: 300 });
+      const one =
+        `POST ${t.v2("/fgs/functions/slow/invocations")} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+        `Content-Type: application/json\r\nX-Auth-Token: ${t.token}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const socket = connect(Number(url.port), url.hostname);
+      let text = "";
+      socket.on("data", (d: Buffer) => (text += d.toString("utf8")));
+      socket.write(one.repeat(12));
+      const count = () => (text.match(/HTTP\/1\.1 200 /g) ?? []).length;
+      const end = Date.now() + 20_000;
+      while (count() < 12 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+      expect(count()).toBe(12);
+      expect((text.match(/\{"slept":300\}/g) ?? []).length).toBe(12);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { setMaxListeners } from "node:events";
 import type { Socket } from "node:net";
 import { FsError } from "../../core/errors.js";
 import type { Invoker } from "../../invoker/invoker.js";
@@ -77,6 +78,8 @@ function connectionSignal(socket: Socket): AbortSignal {
   let c = connectionAborts.get(socket);
   if (!c) {
     const controller = new AbortController();
+    // Pipelined requests put several calls on one connection: no leak warning for their listeners.
+    setMaxListeners(0, controller.signal);
     connectionAborts.set(socket, controller);
     socket.once("close", () => controller.abort());
     c = controller;
