@@ -1,6 +1,5 @@
 import { performance } from "node:perf_hooks";
 import { systemClock, type TimerHandle } from "../core/clock.js";
-import { createFrameDecoder, encodeFrame } from "../sandbox/channel.js";
 import type { SandboxExit, SandboxProcess, SandboxSpec } from "../sandbox/types.js";
 import type {
   Instance,
@@ -9,27 +8,25 @@ import type {
   LaunchOptions,
   StartTimings,
 } from "./instance-types.js";
+import { createCallTable } from "./instance-calls.js";
+import { openChannel } from "./instance-channel.js";
+import { createStartPhases } from "./instance-phases.js";
 import { DEFAULT_MAX_LOG_BYTES, LogCapture, OutputRouter } from "./log-capture.js";
-import { parseRuntimeMessage, type HostMessage, type RuntimeMessage } from "./messages.js";
 import {
   CANCELED,
   INITIALIZER_TIMEOUT,
   NOT_RUNNING,
   OOM_PATTERN,
-  TIMEOUT,
   describeExit,
-  exitFailure,
-  killFailure,
   launchFailure,
   loadExitFailure,
   memoryFailure,
   protocolFailure,
   startFailure,
-  type Failure,
   type KillReason,
 } from "./outcomes.js";
 import { InstanceStartError } from "./start-error.js";
-import type { InvokeOutcome, LoadSpec } from "./types.js";
+import type { LoadSpec } from "./types.js";
 
 export type {
   Instance,
@@ -45,24 +42,6 @@ const DEFAULT_START_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 2000;
 /** Longest a loaded prewarmed runtime keeps the launch CPU share without a call. */
 const PREWARM_LIMITS_DELAY_MS = 1000;
-/** Share of the memory limit the peak must reach before a result reads the OOM counter. */
-const OOM_CHECK_SHARE = 0.9;
-
-interface Pending {
-  id: string;
-  start: number;
-  capture: LogCapture;
-  timer: TimerHandle;
-  resolve: (outcome: InvokeOutcome) => void;
-  done: boolean;
-  cleanup: () => void;
-}
-
-/** Waits for one start-up phase; receives the messages and the exit meanwhile. */
-interface PhaseWaiter {
-  message(msg: RuntimeMessage): void;
-  exit(exit: SandboxExit): void;
-}
 
 /**
  * Launch the runtime in the sandbox, wait for `ready`, send `load`, wait for `loaded`.
@@ -111,13 +90,10 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
   const t1 = performance.now();
 
   // ---- shared state -----------------------------------------------------------------------
-  const pending = new Map<string, Pending>();
   const exitCallbacks: (() => void)[] = [];
   let exitInfo: SandboxExit | undefined;
   let killReason: KillReason | undefined;
   let stopping = false;
-  let phase: PhaseWaiter | undefined;
-  let seq = 0;
   /** What the `loaded` message said the initializer took. */
   let initializerMs = 0;
   /** The shim answered `warm`. */
@@ -148,23 +124,6 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     void proc.kill();
   };
 
-  // Frames written in one turn of the event loop (the calls of a burst) go out in one writev:
-  // each write to the channel wakes the runtime, and a wake-up is the dear part of a small write.
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    proc.channel.uncork();
-  };
-  const send = (msg: HostMessage): void => {
-    if (!proc.channel.writable) return;
-    if (!corked) {
-      corked = true;
-      proc.channel.cork();
-      setImmediate(uncork);
-    }
-    proc.channel.write(encodeFrame(msg));
-  };
-
   const protocolError = (err: unknown): void => {
     logger.error({ err }, "instance protocol violation; killing the runtime");
     kill(protocolFailure(err));
@@ -180,92 +139,36 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     proc.applyRuntimeLimits();
   };
 
-  const finish = (p: Pending, outcome: InvokeOutcome): void => {
-    if (p.done) return;
-    p.done = true;
-    applyPendingLimits();
-    p.cleanup();
-    pending.delete(p.id);
-    if (pending.size === 0) proc.idle?.();
-    output.detach(p.capture);
-    p.resolve(outcome);
-  };
+  // The runtime writes its output before the message, but that output may still sit in the
+  // stdout/stderr pipes: let this poll phase read it first.
+  const send = openChannel(
+    proc,
+    (msg) =>
+      setImmediate(() => {
+        if (msg.type === "result") calls.onResult(msg);
+        else if (msg.type === "warmed") warmed = true;
+        else if (!phases.message(msg))
+          logger.warn({ type: msg.type }, "unexpected runtime message");
+      }),
+    protocolError,
+  );
+  const phases = createStartPhases({
+    clock,
+    startLog: () => startCapture.text(),
+    isOom,
+    exited: () => exitInfo,
+  });
 
-  // Calls that overlap share the instance's peak: results that arrive in one turn of the event
-  // loop read it once (each read of the cgroup file is a system call).
-  let peakThisTurn: number | undefined | null = null;
-  const forgetPeak = (): void => {
-    peakThisTurn = null;
-  };
-  const peakMemory = (): number | undefined => {
-    if (peakThisTurn !== null) return peakThisTurn;
-    const peak = proc.peakMemoryBytes();
-    if (pending.size > 1) {
-      peakThisTurn = peak;
-      setImmediate(forgetPeak);
-    }
-    return peak;
-  };
-  const maxRss = (reportedKb: number, peak: number | undefined): number =>
-    Math.max(reportedKb, peak === undefined ? 0 : Math.ceil(peak / 1024));
-  // An OOM kill needs the group at its limit, and the peak (kept since the last reset, which
-  // only happens after a result was checked) then shows it: below this share of the limit the
-  // OOM counter is not read (a system call per result).
-  // A sampled peak (cgroup v2 before 6.12) can miss the spike of a child killed at the limit, so
-  // it rules nothing out.
-  const oomPossible = (peak: number | undefined): boolean =>
-    peak === undefined ||
-    proc.peakExact === false ||
-    peak >= opts.memoryMb * 1024 * 1024 * OOM_CHECK_SHARE;
-
-  const onResult = (msg: Extract<RuntimeMessage, { type: "result" }>): void => {
-    const p = pending.get(msg.id);
-    if (!p || p.done) return;
-    const peak = peakMemory();
-    const base = { durationMs: msg.durationMs, maxRssKb: maxRss(msg.maxRssKb, peak) };
-    // An OOM kill anywhere in the tree (a child the handler spawned, say) while the runtime
-    // lived on still fails the call, and the instance is not trusted again.
-    if (oomPossible(peak) && proc.oomKilled()) {
-      const oom = memoryFailure();
-      finish(p, { ok: false, ...oom, ...base, log: p.capture.text(), fatal: true });
-      kill({ ...oom, byId: p.id });
-      return;
-    }
-    if (msg.ok) {
-      finish(p, { ok: true, result: msg.result, ...base, log: p.capture.text() });
-      return;
-    }
-    const fatal = msg.errorCode === 4205;
-    finish(p, {
-      ok: false,
-      errorCode: msg.errorCode,
-      isFuncErr: true,
-      error: msg.error,
-      ...base,
-      log: p.capture.text(),
-      fatal,
-    });
-    if (fatal) kill({ ...memoryFailure(), byId: p.id });
-  };
-
-  const decoder = createFrameDecoder((text) => {
-    let msg: RuntimeMessage;
-    try {
-      msg = parseRuntimeMessage(text);
-    } catch (err) {
-      protocolError(err);
-      return;
-    }
-    // The runtime writes its output before the message, but that output may still sit in the
-    // stdout/stderr pipes: let this poll phase read it first.
-    setImmediate(() => {
-      if (msg.type === "result") onResult(msg);
-      else if (msg.type === "warmed") warmed = true;
-      else if (phase) phase.message(msg);
-      else logger.warn({ type: msg.type }, "unexpected runtime message");
-    });
-  }, protocolError);
-  proc.channel.on("data", (chunk: Buffer) => decoder.push(chunk));
+  const calls = createCallTable({
+    proc,
+    output,
+    clock,
+    memoryMb: opts.memoryMb,
+    maxLogBytes,
+    send,
+    kill,
+    onCallEnd: applyPendingLimits,
+  });
 
   void proc.exited.then((exit) => {
     exitInfo = exit;
@@ -273,18 +176,8 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     // Let output still queued in the pipes reach its capture before the outcomes are built.
     setImmediate(() => {
       const oom = isOom();
-      phase?.exit(exit);
-      for (const p of [...pending.values()]) {
-        const failure = killReason ? killFailure(killReason, p.id) : exitFailure(exit, oom);
-        finish(p, {
-          ok: false,
-          ...failure,
-          durationMs: performance.now() - p.start,
-          maxRssKb: maxRss(0, peakMemory()),
-          log: p.capture.text(),
-          fatal: true,
-        });
-      }
+      phases.exit(exit);
+      calls.failAll(exit, killReason, oom);
       if (!killReason) logger.debug({ ...exit }, "runtime exited");
       exitDone = true;
       for (const cb of exitCallbacks.splice(0)) cb();
@@ -292,49 +185,8 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     });
   });
 
-  /** Run one start-up phase: resolve on `want`, fail on exit, timeout or a load_error. */
-  const runPhase = (
-    want: "ready" | "loaded",
-    timeoutMs: number,
-    onTimeout: Failure,
-    onExitFailure: (exit: SandboxExit, oom: boolean) => Failure,
-  ): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const fail = (f: Failure) => {
-        clock.clearTimeout(timer);
-        phase = undefined;
-        reject(new InstanceStartError(f, startCapture.text()));
-      };
-      const timer = clock.setTimeout(() => fail(onTimeout), timeoutMs);
-      phase = {
-        message(msg) {
-          if (msg.type === want) {
-            clock.clearTimeout(timer);
-            phase = undefined;
-            if (msg.type === "loaded") initializerMs = msg.initMs ?? 0;
-            resolve();
-          } else if (msg.type === "load_error" && want === "loaded") {
-            fail({ errorCode: msg.errorCode, isFuncErr: true, error: msg.error });
-          } else {
-            fail({
-              errorCode: 4201,
-              isFuncErr: false,
-              error: {
-                errorMessage: `initialization failed: unexpected '${msg.type}' message`,
-                errorType: "RuntimeError",
-              },
-            });
-          }
-        },
-        exit(exit) {
-          fail(onExitFailure(exit, isOom()));
-        },
-      };
-      if (exitInfo) phase.exit(exitInfo);
-    });
-
   try {
-    await runPhase(
+    await phases.run(
       "ready",
       startTimeoutMs,
       startFailure(4201, `runtime did not become ready within ${startTimeoutMs} ms`),
@@ -382,7 +234,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
         // The code root is where this sandbox shows the code, whatever the caller assumed.
         env: { ...spec.env, RUNTIME_CODE_ROOT: paths.codeRoot, RUNTIME_ROOT: paths.runtimeRoot },
       });
-      await runPhase(
+      const loaded = await phases.run(
         "loaded",
         hasInit ? spec.initializerTimeoutMs : startTimeoutMs,
         hasInit
@@ -390,6 +242,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
           : startFailure(4201, `function load did not finish within ${startTimeoutMs} ms`),
         (exit, oom) => (oom ? memoryFailure() : loadExitFailure(exit, hasInit)),
       );
+      if (loaded.type === "loaded") initializerMs = loaded.initMs ?? 0;
     } catch (err) {
       stopping = true;
       await proc.kill();
@@ -428,14 +281,13 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
       timings,
       startLog,
       get inflight() {
-        return pending.size;
+        return calls.size;
       },
       get dead() {
         return stopping || exitInfo !== undefined;
       },
-      invoke(event, ctx, { timeoutMs, signal }) {
+      invoke(event, ctx, opts) {
         thaw();
-        const start = performance.now();
         if (stopping || exitInfo) {
           return Promise.resolve({
             ok: false,
@@ -446,7 +298,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
             fatal: true,
           });
         }
-        if (signal?.aborted) {
+        if (opts.signal?.aborted) {
           return Promise.resolve({
             ok: false,
             ...CANCELED,
@@ -456,36 +308,10 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
             fatal: false,
           });
         }
-        const id = String(++seq);
-        // The peak is the instance's: calls that overlap share one figure, reset when a call
-        // starts on an idle instance.
-        if (pending.size === 0) {
-          proc.resetPeakMemory();
-          peakThisTurn = null;
-        }
-        return new Promise<InvokeOutcome>((resolve) => {
-          const onAbort = () => kill({ ...CANCELED, byId: id });
-          const timer = clock.setTimeout(() => kill({ ...TIMEOUT, byId: id }), timeoutMs);
-          const p: Pending = {
-            id,
-            start,
-            capture: new LogCapture(maxLogBytes),
-            timer,
-            resolve,
-            done: false,
-            cleanup: () => {
-              clock.clearTimeout(timer);
-              signal?.removeEventListener("abort", onAbort);
-            },
-          };
-          signal?.addEventListener("abort", onAbort, { once: true });
-          pending.set(id, p);
-          output.attach(p.capture);
-          send({ type: "invoke", id, event, context: ctx });
-        });
+        return calls.start(event, ctx, opts);
       },
       freeze() {
-        if (frozen || stopping || exitInfo || pending.size > 0) return;
+        if (frozen || stopping || exitInfo || calls.size > 0) return;
         frozen = true;
         proc.freeze();
       },

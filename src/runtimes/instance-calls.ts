@@ -1,0 +1,176 @@
+import { performance } from "node:perf_hooks";
+import type { Clock, TimerHandle } from "../core/clock.js";
+import type { SandboxExit, SandboxProcess } from "../sandbox/types.js";
+import type { InvokeOptions } from "./instance-types.js";
+import { LogCapture, type OutputRouter } from "./log-capture.js";
+import type { HostMessage, ResultMessage } from "./messages.js";
+import {
+  CANCELED,
+  TIMEOUT,
+  exitFailure,
+  killFailure,
+  memoryFailure,
+  type KillReason,
+} from "./outcomes.js";
+import type { InvokeContext, InvokeOutcome } from "./types.js";
+
+/** Share of the memory limit the peak must reach before a result reads the OOM counter. */
+const OOM_CHECK_SHARE = 0.9;
+
+interface Pending {
+  id: string;
+  start: number;
+  capture: LogCapture;
+  timer: TimerHandle;
+  resolve: (outcome: InvokeOutcome) => void;
+  done: boolean;
+  cleanup: () => void;
+}
+
+export interface CallTableDeps {
+  proc: SandboxProcess;
+  output: OutputRouter;
+  clock: Clock;
+  memoryMb: number;
+  maxLogBytes: number;
+  send: (msg: HostMessage) => void;
+  kill: (reason: KillReason) => void;
+  /** Runs when any call ends (the prewarmed runtime's CPU share waits for the first). */
+  onCallEnd: () => void;
+}
+
+/** The calls in flight on one runtime: started, answered, timed out, or failed by its exit. */
+export interface CallTable {
+  readonly size: number;
+  /** Send the call to the runtime; resolves with its outcome (never rejects). */
+  start(event: string, ctx: InvokeContext, opts: InvokeOptions): Promise<InvokeOutcome>;
+  /** A `result` frame arrived. */
+  onResult(msg: ResultMessage): void;
+  /** The runtime is gone: every call still pending fails (`oom`: it looked out of memory). */
+  failAll(exit: SandboxExit, killReason: KillReason | undefined, oom: boolean): void;
+}
+
+export function createCallTable(deps: CallTableDeps): CallTable {
+  const { proc, output, clock } = deps;
+  const pending = new Map<string, Pending>();
+  let seq = 0;
+
+  const finish = (p: Pending, outcome: InvokeOutcome): void => {
+    if (p.done) return;
+    p.done = true;
+    deps.onCallEnd();
+    p.cleanup();
+    pending.delete(p.id);
+    if (pending.size === 0) proc.idle?.();
+    output.detach(p.capture);
+    p.resolve(outcome);
+  };
+
+  // Calls that overlap share the instance's peak: results that arrive in one turn of the event
+  // loop read it once (each read of the cgroup file is a system call).
+  let peakThisTurn: number | undefined | null = null;
+  const forgetPeak = (): void => {
+    peakThisTurn = null;
+  };
+  const peakMemory = (): number | undefined => {
+    if (peakThisTurn !== null) return peakThisTurn;
+    const peak = proc.peakMemoryBytes();
+    if (pending.size > 1) {
+      peakThisTurn = peak;
+      setImmediate(forgetPeak);
+    }
+    return peak;
+  };
+  const maxRss = (reportedKb: number, peak: number | undefined): number =>
+    Math.max(reportedKb, peak === undefined ? 0 : Math.ceil(peak / 1024));
+  // An OOM kill needs the group at its limit, and the peak (kept since the last reset, which
+  // only happens after a result was checked) then shows it: below this share of the limit the
+  // OOM counter is not read (a system call per result).
+  // A sampled peak (cgroup v2 before 6.12) can miss the spike of a child killed at the limit, so
+  // it rules nothing out.
+  const oomPossible = (peak: number | undefined): boolean =>
+    peak === undefined ||
+    proc.peakExact === false ||
+    peak >= deps.memoryMb * 1024 * 1024 * OOM_CHECK_SHARE;
+
+  return {
+    get size() {
+      return pending.size;
+    },
+
+    start(event, ctx, { timeoutMs, signal }) {
+      const start = performance.now();
+      const id = String(++seq);
+      // The peak is the instance's: calls that overlap share one figure, reset when a call
+      // starts on an idle instance.
+      if (pending.size === 0) {
+        proc.resetPeakMemory();
+        peakThisTurn = null;
+      }
+      return new Promise<InvokeOutcome>((resolve) => {
+        const onAbort = () => deps.kill({ ...CANCELED, byId: id });
+        const timer = clock.setTimeout(() => deps.kill({ ...TIMEOUT, byId: id }), timeoutMs);
+        const p: Pending = {
+          id,
+          start,
+          capture: new LogCapture(deps.maxLogBytes),
+          timer,
+          resolve,
+          done: false,
+          cleanup: () => {
+            clock.clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
+          },
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        pending.set(id, p);
+        output.attach(p.capture);
+        deps.send({ type: "invoke", id, event, context: ctx });
+      });
+    },
+
+    onResult(msg) {
+      const p = pending.get(msg.id);
+      if (!p || p.done) return;
+      const peak = peakMemory();
+      const base = { durationMs: msg.durationMs, maxRssKb: maxRss(msg.maxRssKb, peak) };
+      // An OOM kill anywhere in the tree (a child the handler spawned, say) while the runtime
+      // lived on still fails the call, and the instance is not trusted again.
+      if (oomPossible(peak) && proc.oomKilled()) {
+        const oom = memoryFailure();
+        finish(p, { ok: false, ...oom, ...base, log: p.capture.text(), fatal: true });
+        deps.kill({ ...oom, byId: p.id });
+        return;
+      }
+      if (msg.ok) {
+        finish(p, { ok: true, result: msg.result, ...base, log: p.capture.text() });
+        return;
+      }
+      const fatal = msg.errorCode === 4205;
+      finish(p, {
+        ok: false,
+        errorCode: msg.errorCode,
+        isFuncErr: true,
+        error: msg.error,
+        ...base,
+        log: p.capture.text(),
+        fatal,
+      });
+      if (fatal) deps.kill({ ...memoryFailure(), byId: p.id });
+    },
+
+    failAll(exit, killReason, oom) {
+      for (const p of [...pending.values()]) {
+        const failure = killReason ? killFailure(killReason, p.id) : exitFailure(exit, oom);
+        finish(p, {
+          ok: false,
+          ...failure,
+          durationMs: performance.now() - p.start,
+          maxRssKb: maxRss(0, peakMemory()),
+          log: p.capture.text(),
+          fatal: true,
+        });
+      }
+    },
+  };
+}

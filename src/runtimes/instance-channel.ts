@@ -1,0 +1,41 @@
+import { createFrameDecoder, encodeFrame } from "../sandbox/channel.js";
+import type { SandboxProcess } from "../sandbox/types.js";
+import { parseRuntimeMessage, type HostMessage, type RuntimeMessage } from "./messages.js";
+
+/**
+ * The host's end of the instance protocol on fd 3 (PROTOCOL.md): frames out, batched per turn
+ * of the event loop, and validated messages in. Returns `send`.
+ */
+export function openChannel(
+  proc: SandboxProcess,
+  onMessage: (msg: RuntimeMessage) => void,
+  onProtocolError: (err: unknown) => void,
+): (msg: HostMessage) => void {
+  // Frames written in one turn of the event loop (the calls of a burst) go out in one writev:
+  // each write to the channel wakes the runtime, and a wake-up is the dear part of a small write.
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    proc.channel.uncork();
+  };
+  const decoder = createFrameDecoder((text) => {
+    let msg: RuntimeMessage;
+    try {
+      msg = parseRuntimeMessage(text);
+    } catch (err) {
+      onProtocolError(err);
+      return;
+    }
+    onMessage(msg);
+  }, onProtocolError);
+  proc.channel.on("data", (chunk: Buffer) => decoder.push(chunk));
+  return (msg) => {
+    if (!proc.channel.writable) return;
+    if (!corked) {
+      corked = true;
+      proc.channel.cork();
+      setImmediate(uncork);
+    }
+    proc.channel.write(encodeFrame(msg));
+  };
+}
