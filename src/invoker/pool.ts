@@ -11,6 +11,7 @@ import {
   type StartAnatomy,
   type Started,
 } from "./pool-types.js";
+import { nextReapDue, parkPlan, reapable } from "./pool-idle.js";
 import { METRIC_INTERVAL_MS, metricMinimum, type ReservedSetting } from "./reserved-instances.js";
 
 export { AcquireCanceled, StartFailure };
@@ -137,22 +138,14 @@ export class Pool {
    */
   private park(): void {
     if (!this.idleMode && this.frozenSlots === 0) return;
-    const idle = [...this.slots]
-      .filter((s) => s.inflight === 0 && !s.instance.dead)
-      .sort((a, b) => b.lastUsed - a.lastUsed);
-    let busy = 0;
-    for (const s of this.slots) if (s.inflight > 0) busy++;
-    let keep = this.idleMode && !this.retired ? Math.max(0, this.minInstances - busy) : 0;
-    for (const s of idle) {
-      if (keep > 0) {
-        keep--;
-        if (!s.frozen) {
-          s.frozen = true;
-          this.frozenSlots++;
-          s.instance.freeze();
-        }
-      } else this.thawSlot(s);
+    const plan = parkPlan(this.slots, this.minInstances, this.idleMode && !this.retired);
+    for (const s of plan.freeze) {
+      if (s.frozen) continue;
+      s.frozen = true;
+      this.frozenSlots++;
+      s.instance.freeze();
     }
+    for (const s of plan.thaw) this.thawSlot(s);
   }
 
   private thawSlot(slot: Slot): void {
@@ -377,21 +370,9 @@ export class Pool {
       .catch((err: unknown) => this.opts.logger.warn({ err }, "instance close failed"));
   }
 
-  /** Idle instances above the reserved minimum, most recently used kept. */
-  private reapable(now: number): Slot[] {
-    const idle = [...this.slots]
-      .filter((s) => s.inflight === 0)
-      // Idle mode: of equally old ones, reap the running (on-demand) one, keep the frozen.
-      .sort((a, b) => a.lastUsed - b.lastUsed || Number(!!a.frozen) - Number(!!b.frozen));
-    const spare = Math.max(0, this.slots.size - this.minInstances);
-    return idle.slice(0, spare).filter((s) => s.lastUsed + this.opts.keepAliveMs <= now);
-  }
-
   private scheduleReap(): void {
     if (this.slots.size <= this.minInstances) return;
-    let due = Infinity;
-    for (const s of this.slots)
-      if (s.inflight === 0) due = Math.min(due, s.lastUsed + this.opts.keepAliveMs);
+    const due = nextReapDue(this.slots, this.opts.keepAliveMs);
     if (due === Infinity) return;
     // Keep the earliest timer; a later-due one would leave idle instances running too long.
     if (this.reapTimer && this.reapDue <= due) return;
@@ -401,7 +382,8 @@ export class Pool {
       () => {
         this.reapTimer = undefined;
         this.reapDue = Infinity;
-        for (const s of this.reapable(this.opts.clock.now())) {
+        const now = this.opts.clock.now();
+        for (const s of reapable(this.slots, this.minInstances, this.opts.keepAliveMs, now)) {
           this.opts.logger.debug({ instanceId: s.instance.id }, "stopping idle instance");
           void this.stop(s);
         }
