@@ -1,12 +1,11 @@
 import { createHmac } from "node:crypto";
-import { chmodSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { systemClock, type Clock } from "./core/clock.js";
 import type { Config } from "./core/config.js";
 import type { Logger } from "./core/logger.js";
-import type { Identity } from "./core/types.js";
 import { openStore } from "./store/index.js";
 import { codeDirWithDependencies, createBlobStore, createMergedDirs } from "./blobs/index.js";
 import { openDependencyStore } from "./store/dependencies.js";
@@ -26,7 +25,7 @@ import { createInvoker } from "./invoker/invoker.js";
 import { createPrewarmPool, parsePrewarmSpecs } from "./invoker/prewarm-pool.js";
 import { createReservedInstances } from "./invoker/reserved-instances.js";
 import { openReservedStore } from "./store/reserved.js";
-import { createAuthenticator, createTokenService, generateIdentity } from "./auth/index.js";
+import { createAuthenticator, createTokenService } from "./auth/index.js";
 import { createFunctionService } from "./api/function-service.js";
 import { createApiServer, createGatewayServer } from "./api/server.js";
 import type { VersionHooks } from "./api/versions-service.js";
@@ -42,20 +41,14 @@ import {
 import { createAsyncService, createDispatcher, type DispatcherOptions } from "./async/index.js";
 import { openAsyncStore } from "./store/async.js";
 import type { AsyncStore } from "./store/async-types.js";
+import {
+  loadOrCreateIdentity,
+  urlOf,
+  writeCredentials,
+  type Credentials,
+} from "./platform-identity.js";
 
-/** What `<data>/credentials.json` holds (ARCHITECTURE §1). */
-export interface Credentials {
-  endpoint: string;
-  gateway_endpoint: string;
-  region: string;
-  project_id: string;
-  domain_id: string;
-  domain_name: string;
-  access_key: string;
-  secret_key: string;
-  user: string;
-  password: string;
-}
+export type { Credentials } from "./platform-identity.js";
 
 export interface Platform {
   readonly config: Config;
@@ -391,31 +384,4 @@ export async function startPlatform(
     await close();
     throw err;
   }
-}
-
-async function loadOrCreateIdentity(
-  store: {
-    loadIdentity(): Promise<Identity | undefined>;
-    saveIdentity(i: Identity): Promise<void>;
-  },
-  region: string,
-): Promise<Identity> {
-  const existing = await store.loadIdentity();
-  if (existing) return existing;
-  const identity = generateIdentity({ region });
-  await store.saveIdentity(identity);
-  return identity;
-}
-
-function urlOf(host: string, port: number): string {
-  const h =
-    host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  return `http://${h}:${port}`;
-}
-
-function writeCredentials(file: string, c: Credentials): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(c, null, 2) + "\n", { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
 }
