@@ -7,15 +7,16 @@ const net = require("net");
 const fs = require("fs");
 const util = require("util");
 
-const { initContext, makeContext } = require("./context.cjs");
-const { resolveFunction } = require("./loader.cjs");
 const {
   GC_GROWTH_KB,
   RSS_CHECK_MIN_MS,
   heapKb,
+  initContext,
+  makeContext,
   maxRssKb,
   releaseGarbage,
-} = require("./memory.cjs");
+  resolveFunction,
+} = require("./support.cjs");
 
 const channel = new net.Socket({ fd: 3, readable: true, writable: true });
 
