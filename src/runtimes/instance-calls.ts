@@ -108,7 +108,12 @@ export function createCallTable(deps: CallTableDeps): CallTable {
         peakThisTurn = null;
       }
       return new Promise<InvokeOutcome>((resolve) => {
-        const onAbort = () => deps.kill({ ...CANCELED, byId: id });
+        // A caller that left stops its call by stopping the runtime, but only when the call has
+        // the runtime to itself: with concurrent_num > 1 that would fail the other calls too.
+        // Otherwise the call runs on (its timeout still holds) and nobody reads its result.
+        const onAbort = () => {
+          if (pending.size <= 1) deps.kill({ ...CANCELED, byId: id });
+        };
         const timer = clock.setTimeout(() => deps.kill({ ...TIMEOUT, byId: id }), timeoutMs);
         const p: Pending = {
           id,

@@ -86,6 +86,19 @@ describe("instance lifecycle", () => {
     expect(inst.dead).toBe(true);
   });
 
+  it("an aborted call shares its runtime: it runs on, and the other calls are not hurt", async () => {
+    const inst = await h.start("node-slow", NODE);
+    const ac = new AbortController();
+    const left = inst.invoke('{"ms":300}', makeContext(), { timeoutMs: 10_000, signal: ac.signal });
+    const other = invoke(inst, { ms: 300 }, {}, 10_000);
+    setTimeout(() => ac.abort(), 50);
+    expect(JSON.parse(expectOk(await other).result)).toEqual({ slept: 300 });
+    // The abandoned call ends as the runtime answers it (its caller is gone; nobody reads it).
+    expect(JSON.parse(expectOk(await left).result)).toEqual({ slept: 300 });
+    expect(inst.dead).toBe(false);
+    expect(JSON.parse(expectOk(await invoke(inst, { ms: 1 })).result)).toEqual({ slept: 1 });
+  });
+
   it("a timeout resolves every pending call on the instance at once", async () => {
     const inst = await h.start("node-slow", NODE);
     const others = [
