@@ -2,10 +2,19 @@
  * The floor: a bare node:http server that calls the benchmark handlers in-process. Run as a child
  * of the bench (like the platform) so neither server shares an event loop with the load generator.
  * argv[2]: a directory holding <name>/index.js for each handler. Prints {"port":N} when listening.
+ *
+ * `/proxy/<name>` is the least any design with the function in a process of its own can do: the
+ * same handler in fngraph's Node shim (a child process, no sandbox), one fd-3 frame each way,
+ * frames of one event-loop turn written together, and nothing else (no auth, routing, limits,
+ * logs or records).
  */
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import type { Socket } from "node:net";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createFrameDecoder, encodeFrame } from "../src/sandbox/channel.js";
 
 type Handler = (event: unknown, context: unknown) => unknown;
 
@@ -19,7 +28,106 @@ for (const name of ["noop", "busy"]) {
 }
 const context = Object.freeze({ getRequestID: () => "floor" });
 
+const SHIM = fileURLToPath(new URL("../src/runtimes/nodejs/shim/runtime.cjs", import.meta.url));
+/** The invoke context the shim expects (PROTOCOL.md), the same for every proxied call. */
+const SHIM_CONTEXT = {
+  requestId: "proxy",
+  functionName: "proxy",
+  version: "latest",
+  alias: "",
+  package: "default",
+  projectId: "proxy",
+  memorySize: 128,
+  cpuMillicores: 300,
+  timeoutSeconds: 30,
+  deadline: 0,
+  invokeType: "sync",
+  userData: {},
+  accessKey: "",
+  secretKey: "",
+  securityToken: "",
+  authToken: "",
+  headers: {},
+};
+
+interface ShimMessage {
+  type: string;
+  id?: string;
+  ok?: boolean;
+  result?: string;
+}
+
+/** Start the shim with the handler of `codeDir` loaded; resolves with its call function. */
+function startShim(codeDir: string): Promise<(event: string) => Promise<ShimMessage>> {
+  const child = spawn(process.execPath, ["--no-warnings", SHIM], {
+    stdio: ["ignore", "inherit", "inherit", "pipe"],
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", RUNTIME_CODE_ROOT: codeDir },
+  });
+  const channel = child.stdio[3] as Socket;
+  const waiting = new Map<string, (m: ShimMessage) => void>();
+  let seq = 0;
+  let corked = false;
+  const send = (msg: unknown): void => {
+    if (!corked) {
+      corked = true;
+      channel.cork();
+      setImmediate(() => {
+        corked = false;
+        channel.uncork();
+      });
+    }
+    channel.write(encodeFrame(msg));
+  };
+  return new Promise((resolve, reject) => {
+    const call = (event: string): Promise<ShimMessage> =>
+      new Promise((done) => {
+        const id = String(++seq);
+        waiting.set(id, done);
+        send({ type: "invoke", id, event, context: SHIM_CONTEXT });
+      });
+    const decoder = createFrameDecoder(
+      (text) => {
+        const m = JSON.parse(text) as ShimMessage;
+        if (m.type === "ready") {
+          send({
+            type: "load",
+            handler: "index.handler",
+            initializer: "",
+            env: {},
+            measureRss: false,
+          });
+        } else if (m.type === "loaded") resolve(call);
+        else if (m.type === "load_error") reject(new Error(`shim load failed: ${text}`));
+        else if (m.type === "result" && m.id !== undefined) {
+          waiting.get(m.id)?.(m);
+          waiting.delete(m.id);
+        }
+      },
+      (err) => reject(err),
+    );
+    channel.on("data", (chunk: Buffer) => decoder.push(chunk));
+    child.once("exit", (code) => reject(new Error(`shim exited (${code})`)));
+  });
+}
+
+const proxies = new Map<string, (event: string) => Promise<ShimMessage>>();
+for (const name of ["noop", "busy"])
+  proxies.set(`/proxy/${name}`, await startShim(path.join(dir, name)));
+
 const server = createServer((req, res) => {
+  const proxy = proxies.get(req.url ?? "");
+  if (proxy) {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      void proxy(Buffer.concat(chunks).toString("utf8")).then((m) => {
+        res
+          .writeHead(m.ok ? 200 : 500, { "content-type": "application/json" })
+          .end(m.ok ? m.result : JSON.stringify(m));
+      });
+    });
+    return;
+  }
   const handler = handlers.get(req.url ?? "");
   if (!handler) {
     res.writeHead(404).end();

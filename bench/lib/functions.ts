@@ -64,3 +64,8 @@ export function fngraphTarget(api: FnApi, urn: string): Target {
 export function floorTarget(origin: string, handler: "noop" | "busy"): Target {
   return { origin, path: `/${handler}`, headers: {}, body: EVENT, expect: expectEcho };
 }
+
+/** The floor server's minimal proxy to the handler in a Node shim (bench/floor-server.ts). */
+export function proxyTarget(origin: string, handler: "noop" | "busy"): Target {
+  return { ...floorTarget(origin, handler), path: `/proxy/${handler}` };
+}

@@ -4,7 +4,7 @@ import { round } from "./stats.js";
 export interface Row {
   section: "latency" | "throughput" | "cold";
   scenario: string;
-  system: "fngraph" | "floor" | "serverless-offline";
+  system: "fngraph" | "floor" | "proxy" | "serverless-offline";
   p50Ms: number;
   tailMs: number;
   tailLabel: "p99" | "p95";

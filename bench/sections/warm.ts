@@ -5,6 +5,7 @@ import {
   createFunction,
   floorTarget,
   fngraphTarget,
+  proxyTarget,
   type FunctionSpec,
 } from "../lib/functions.js";
 import { NODE_BUSY_10MS, NODE_NOOP } from "../lib/handlers.js";
@@ -124,6 +125,26 @@ export async function throughputSection(ctx: BenchContext): Promise<void> {
       notes: ["1 process", ...loadNotes(floor)].join("; "),
       detail: floor,
     });
+    if (h.key === "noop") {
+      // The ceiling of any design with the function in another process (bench/floor-server.ts).
+      ctx.log(`throughput: ${h.label} · proxy (c=${c}, ${plan.warmupS} s + ${plan.durationS} s)`);
+      const proxy = await load(proxyTarget(needFloor(ctx), h.key), plan);
+      ctx.addRow({
+        section: "throughput",
+        scenario: `${h.label}, c=${c} · proxy`,
+        system: "proxy",
+        p50Ms: proxy.latency.p50,
+        tailMs: proxy.latency.p99,
+        tailLabel: "p99",
+        reqPerSec: proxy.reqPerSec,
+        vsFloor: throughputShare(proxy.reqPerSec, floor.reqPerSec),
+        notes: [
+          "bare HTTP → one fd-3 frame → the Node shim in a child process (no sandbox) → back; nothing else",
+          ...loadNotes(proxy),
+        ].join("; "),
+        detail: proxy,
+      });
+    }
     for (const perInstance of [1, 32]) {
       const scenario = `${h.label}, c=${c} · fngraph concurrent_num=${perInstance}`;
       const strategy = { concurrency: -1, concurrent_num: perInstance };
