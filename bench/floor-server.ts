@@ -15,6 +15,7 @@ import type { Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFrameDecoder, encodeFrame } from "../src/sandbox/channel.js";
+import { BENCH_CONTEXT } from "./lib/invoke-context.js";
 
 type Handler = (event: unknown, context: unknown) => unknown;
 
@@ -29,26 +30,6 @@ for (const name of ["noop", "busy"]) {
 const context = Object.freeze({ getRequestID: () => "floor" });
 
 const SHIM = fileURLToPath(new URL("../src/runtimes/nodejs/shim/runtime.cjs", import.meta.url));
-/** The invoke context the shim expects (PROTOCOL.md), the same for every proxied call. */
-const SHIM_CONTEXT = {
-  requestId: "proxy",
-  functionName: "proxy",
-  version: "latest",
-  alias: "",
-  package: "default",
-  projectId: "proxy",
-  memorySize: 128,
-  cpuMillicores: 300,
-  timeoutSeconds: 30,
-  deadline: 0,
-  invokeType: "sync",
-  userData: {},
-  accessKey: "",
-  secretKey: "",
-  securityToken: "",
-  authToken: "",
-  headers: {},
-};
 
 interface ShimMessage {
   type: string;
@@ -83,7 +64,7 @@ function startShim(codeDir: string): Promise<(event: string) => Promise<ShimMess
       new Promise((done) => {
         const id = String(++seq);
         waiting.set(id, done);
-        send({ type: "invoke", id, event, context: SHIM_CONTEXT });
+        send({ type: "invoke", id, event, context: BENCH_CONTEXT });
       });
     const decoder = createFrameDecoder(
       (text) => {

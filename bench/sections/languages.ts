@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { createInstance, type Instance } from "../../src/runtimes/instance.js";
 import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
-import type { InvokeContext, RuntimeDef } from "../../src/runtimes/types.js";
+import type { RuntimeDef } from "../../src/runtimes/types.js";
+import { BENCH_CONTEXT as CONTEXT } from "../lib/invoke-context.js";
 import { createSandbox } from "../../src/sandbox/index.js";
 import { createPlainProcessSandbox } from "../../src/sandbox/plain-process.js";
 import type { Sandbox } from "../../src/sandbox/types.js";
@@ -240,26 +241,6 @@ function start(
     logger,
   });
 }
-
-const CONTEXT: InvokeContext = {
-  requestId: "bench",
-  functionName: "bench",
-  version: "latest",
-  alias: "",
-  package: "default",
-  projectId: "bench",
-  memorySize: 128,
-  cpuMillicores: 300,
-  timeoutSeconds: 10,
-  deadline: 0,
-  invokeType: "sync",
-  userData: {},
-  accessKey: "",
-  secretKey: "",
-  securityToken: "",
-  authToken: "",
-  headers: {},
-};
 
 let seq = 0;
 async function invokeOnce(inst: Instance, event: string): Promise<void> {

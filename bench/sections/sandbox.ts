@@ -4,7 +4,8 @@ import path from "node:path";
 import pino from "pino";
 import { createInstance, type Instance } from "../../src/runtimes/instance.js";
 import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
-import type { InvokeContext, RuntimeDef } from "../../src/runtimes/types.js";
+import type { RuntimeDef } from "../../src/runtimes/types.js";
+import { BENCH_CONTEXT as CONTEXT } from "../lib/invoke-context.js";
 import { createSandbox } from "../../src/sandbox/index.js";
 import { createPlainProcessSandbox } from "../../src/sandbox/plain-process.js";
 import type { Sandbox } from "../../src/sandbox/types.js";
@@ -175,26 +176,6 @@ function start(
     logger,
   });
 }
-
-const CONTEXT: InvokeContext = {
-  requestId: "bench",
-  functionName: "bench",
-  version: "latest",
-  alias: "",
-  package: "default",
-  projectId: "bench",
-  memorySize: 128,
-  cpuMillicores: 300,
-  timeoutSeconds: 10,
-  deadline: 0,
-  invokeType: "sync",
-  userData: {},
-  accessKey: "",
-  secretKey: "",
-  securityToken: "",
-  authToken: "",
-  headers: {},
-};
 
 async function invokeOnce(inst: Instance): Promise<void> {
   const out = await inst.invoke(
