@@ -2,7 +2,7 @@ import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  createBody,
+  deployFunction,
   fixtureFiles,
   startTestPlatform,
   type TestPlatform,
@@ -11,12 +11,7 @@ import {
 let t: TestPlatform;
 beforeAll(async () => {
   t = await startTestPlatform();
-  const r = await t.api(
-    "POST",
-    t.v2("/fgs/functions"),
-    await createBody("slow", "Node.js20.15", fixtureFiles("node-slow"), { timeout: 60 }),
-  );
-  if (r.status !== 200) throw new Error(`create: ${r.text}`);
+  await deployFunction(t, "slow", "Node.js20.15", fixtureFiles("node-slow"), { timeout: 60 });
 });
 afterAll(async () => {
   await t.close();

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createBody,
+  deployFunction,
   fixtureFiles,
   startTestPlatform,
-  zipFiles,
   type TestPlatform,
+  zipFiles,
 } from "../helpers/platform.js";
 
 let t: TestPlatform;
@@ -49,12 +50,7 @@ beforeAll(async () => {
     ["crash-node", "Node.js20.15", fixtureFiles("node-crash"), {}],
   ];
   for (const [name, runtime, files, extra] of fns) {
-    const r = await t.api(
-      "POST",
-      t.v2("/fgs/functions"),
-      await createBody(name, runtime, files, extra),
-    );
-    if (r.status !== 200) throw new Error(`create ${name}: ${r.text}`);
+    await deployFunction(t, name, runtime, files, extra);
   }
 });
 afterAll(async () => {

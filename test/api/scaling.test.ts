@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createBody,
+  deployFunction,
   fixtureFiles,
   startTestPlatform,
   type TestPlatform,
@@ -18,12 +19,7 @@ beforeAll(async () => {
     ["sc-one", { timeout: 10, strategy_config: { concurrency: 1, concurrent_num: 1 } }],
     ["sc-res", { timeout: 10 }],
   ] as const) {
-    const r = await t.api(
-      "POST",
-      t.v2("/fgs/functions"),
-      await createBody(name, "Node.js20.15", fixtureFiles("node-slow"), extra),
-    );
-    if (r.status !== 200) throw new Error(`create ${name}: ${r.text}`);
+    await deployFunction(t, name, "Node.js20.15", fixtureFiles("node-slow"), extra);
   }
 });
 afterAll(async () => {

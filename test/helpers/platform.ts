@@ -172,6 +172,22 @@ export async function createBody(
   };
 }
 
+/** Create a function through the API (CreateFunction with {@link createBody}); throws unless created. */
+export async function deployFunction(
+  t: Pick<TestPlatform, "api" | "v2">,
+  name: string,
+  runtime: string,
+  files: Record<string, string | Buffer>,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const r = await t.api(
+    "POST",
+    t.v2("/fgs/functions"),
+    await createBody(name, runtime, files, extra),
+  );
+  if (r.status !== 200) throw new Error(`create ${name}: ${r.status} ${r.text}`);
+}
+
 export const NODE_ECHO = {
   "index.js": `exports.handler = async (event, context) => {
   console.log("echo", JSON.stringify(event));

@@ -3,10 +3,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
 import {
-  createBody,
+  type ApiResponse,
+  deployFunction,
   fixtureFiles,
   NODE_ECHO,
-  type ApiResponse,
   type TestPlatform,
 } from "../helpers/platform.js";
 
@@ -37,20 +37,16 @@ export async function deployHostile(
   handler: string,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  const body = await createBody(name, "Node.js20.15", fixtureFiles("hostile-node"), {
+  await deployFunction(t, name, "Node.js20.15", fixtureFiles("hostile-node"), {
     handler: `index.${handler}`,
     ...extra,
   });
-  const r = await t.api("POST", t.v2("/fgs/functions"), body);
-  if (r.status !== 200) throw new Error(`create ${name}: ${r.status} ${r.text}`);
 }
 
 export async function deployEcho(t: TestPlatform, name: string): Promise<void> {
-  const body = await createBody(name, "Node.js20.15", NODE_ECHO, {
+  await deployFunction(t, name, "Node.js20.15", NODE_ECHO, {
     strategy_config: { concurrency: -1, concurrent_num: 4 },
   });
-  const r = await t.api("POST", t.v2("/fgs/functions"), body);
-  if (r.status !== 200) throw new Error(`create ${name}: ${r.status} ${r.text}`);
 }
 
 /** Sync invocation with the v1 envelope (its `status` is the function error code or 200). */

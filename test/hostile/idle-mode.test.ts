@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createBody, startTestPlatform } from "../helpers/platform.js";
+import { deployFunction, startTestPlatform } from "../helpers/platform.js";
 import { instanceGroups, instancePids, invoke, tierOf, waitFor } from "./helpers.js";
 
 const HANDLER = `
@@ -21,9 +21,7 @@ afterAll(async () => {
 });
 
 const deploy = async (name: string) => {
-  const body = await createBody(name, "Node.js20.15", { "index.js": HANDLER });
-  const r = await t.api("POST", t.v2("/fgs/functions"), body);
-  if (r.status !== 200) throw new Error(`create ${name}: ${r.status} ${r.text}`);
+  await deployFunction(t, name, "Node.js20.15", { "index.js": HANDLER });
 };
 
 const reserve = (name: string, body: unknown) =>

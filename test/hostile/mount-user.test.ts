@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createBody, startTestPlatform } from "../helpers/platform.js";
+import { deployFunction, startTestPlatform } from "../helpers/platform.js";
 import { allPlatformGroups, invoke, tierOf, waitFor } from "./helpers.js";
 import { pidsOfUid } from "../helpers/procs.js";
 
@@ -53,9 +53,7 @@ const deploy = async (name: string, mountUser?: { user_id: number; user_group_id
       },
     ],
   };
-  const body = await createBody(name, "Node.js20.15", { "index.js": HANDLER }, { mount_config });
-  const r = await t.api("POST", t.v2("/fgs/functions"), body);
-  if (r.status !== 200) throw new Error(`create ${name}: ${r.status} ${r.text}`);
+  await deployFunction(t, name, "Node.js20.15", { "index.js": HANDLER }, { mount_config });
 };
 
 const ownerOf = (file: string): [number, number] => {

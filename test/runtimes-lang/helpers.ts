@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { createBody, type TestPlatform } from "../helpers/platform.js";
+import { deployFunction, type TestPlatform } from "../helpers/platform.js";
 
 export const FIXTURES = path.join(import.meta.dirname, "..", "fixtures", "functions");
 
@@ -36,12 +36,7 @@ export async function createFunction(
   files: Record<string, string | Buffer>,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  const r = await t.api(
-    "POST",
-    t.v2("/fgs/functions"),
-    await createBody(name, runtime, files, extra),
-  );
-  if (r.status !== 200) throw new Error(`create ${name}: ${r.status} ${r.text}`);
+  await deployFunction(t, name, runtime, files, extra);
 }
 
 export const invoke = (
