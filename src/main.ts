@@ -7,6 +7,7 @@ import { systemClock, type Clock } from "./core/clock.js";
 import type { Config } from "./core/config.js";
 import type { Logger } from "./core/logger.js";
 import { openStore } from "./store/index.js";
+import { startRecordRetention } from "./store/record-retention.js";
 import { codeDirWithDependencies, createBlobStore, createMergedDirs } from "./blobs/index.js";
 import { openDependencyStore } from "./store/dependencies.js";
 import { createDependencyService } from "./api/dependency-service.js";
@@ -96,6 +97,13 @@ export async function startPlatform(
   try {
     const store = await openStore(config.store);
     closers.push(() => store.close());
+    const retention = startRecordRetention({
+      store,
+      clock,
+      logger: logger.child({ part: "records" }),
+      retentionHours: config.recordRetentionHours,
+    });
+    closers.push(() => retention.close());
     // Closed after the invoker (closers run in reverse), so the last calls' records are kept.
     const records = createRecordBatcher({
       write: (rs) => store.addInvocations(rs),

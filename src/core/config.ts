@@ -52,6 +52,8 @@ export const configSchema = z.object({
   maxQueue: z.coerce.number().int().min(0).default(1000),
   /** Seconds such a call waits for a free instance before 429. */
   queueTimeoutSeconds: z.coerce.number().min(0).default(60),
+  /** Hours invocation records (and their logs) are kept; 0 keeps them for ever. */
+  recordRetentionHours: z.coerce.number().min(0).default(168),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { store: string; dataDir: string }>;
@@ -79,6 +81,7 @@ const ENV: Record<string, string> = {
   prewarmMax: "FNGRAPH_PREWARM_MAX",
   maxQueue: "FNGRAPH_MAX_QUEUE",
   queueTimeoutSeconds: "FNGRAPH_QUEUE_TIMEOUT",
+  recordRetentionHours: "FNGRAPH_RECORD_RETENTION_HOURS",
 };
 
 /**

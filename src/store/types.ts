@@ -52,6 +52,8 @@ export interface Store {
   /** Several records in one transaction (the invoker batches them off the hot path). */
   addInvocations(rs: readonly InvocationRecord[]): Promise<void>;
   getInvocation(requestId: string): Promise<InvocationRecord | undefined>;
+  /** Delete the records of calls that started before `before` (ISO time); how many went. */
+  pruneInvocations(before: string): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -34,6 +34,15 @@ describe("configuration", () => {
     });
   });
 
+  it("keeps invocation records 168 hours unless FNGRAPH_RECORD_RETENTION_HOURS says otherwise", () => {
+    expect(loadConfig({}, {}).recordRetentionHours).toBe(168);
+    expect(loadConfig({}, { FNGRAPH_RECORD_RETENTION_HOURS: "0" }).recordRetentionHours).toBe(0);
+    expect(loadConfig({}, { FNGRAPH_RECORD_RETENTION_HOURS: "2.5" }).recordRetentionHours).toBe(
+      2.5,
+    );
+    expect(() => loadConfig({}, { FNGRAPH_RECORD_RETENTION_HOURS: "-1" })).toThrow();
+  });
+
   it("reads FNGRAPH_CGROUP_FAVOR_DYNMODS as a switch, on by default", () => {
     expect(loadConfig({}, {}).cgroupFavorDynmods).toBe(true);
     for (const off of ["0", "false", "OFF", "no"]) {

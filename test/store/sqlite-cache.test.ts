@@ -150,6 +150,41 @@ describe("SQLite store worker", () => {
     expect((await store.getInvocation("r3"))?.functionId).toBe(fn.id);
   });
 
+  it("prunes old records in batches while writes go on", async () => {
+    const fn = fnRecord("p1", "prune");
+    await store.createFunction(fn, fnVersion(fn.id));
+    const rec = (i: number, startedAt: string) => ({
+      requestId: `p${i}`,
+      functionId: fn.id,
+      version: "latest",
+      alias: "",
+      kind: "sync" as const,
+      instanceId: "i",
+      status: "success" as const,
+      errorCode: 0,
+      startedAt,
+      durationMs: 1,
+      billingMs: 1,
+      memoryUsedMb: 1,
+      coldStart: false,
+      timings: {},
+      log: "",
+    });
+    // More than two of the worker's delete batches (2,000 rows each).
+    const old = Array.from({ length: 4500 }, (_, i) => rec(i, "2020-01-01T00:00:00.000Z"));
+    await store.addInvocations(old);
+    const pruned = store.pruneInvocations("2021-01-01T00:00:00.000Z");
+    const written = store.addInvocations([rec(99_999, "2026-11-29T00:00:00.000Z")]);
+    expect(await pruned).toBe(4500);
+    await written;
+    expect(await store.getInvocation("p0")).toBeUndefined();
+    expect(await store.getInvocation("p4499")).toBeUndefined();
+    expect((await store.getInvocation("p99999"))?.startedAt).toBe("2026-11-29T00:00:00.000Z");
+    const w = startStoreWorker(file, 1000);
+    await w.close();
+    await expect(w.pruneInvocations("2030-01-01T00:00:00.000Z")).rejects.toThrow();
+  });
+
   it("closes (twice) without hanging, and refuses writes afterwards", async () => {
     const w = startStoreWorker(file, 1000);
     await w.close();

@@ -441,6 +441,22 @@ export function storeContract(target: () => Promise<StoreTarget>): void {
       expect(await s.store.getInvocation(randomUUID())).toBeUndefined();
     });
 
+    it("prunes the records of calls that started before a time", async () => {
+      const { fn } = await newFunction();
+      const at = (startedAt: string) => ({ ...invocation(fn.id), startedAt });
+      const older = at("2019-12-31T23:59:59.999Z");
+      const old = at("2020-01-01T12:00:00.000Z");
+      const edge = at("2020-01-02T00:00:00.000Z");
+      const recent = at("2026-01-01T00:00:00.000Z");
+      await s.store.addInvocations([older, old, edge, recent]);
+      expect(await s.store.pruneInvocations("2020-01-02T00:00:00.000Z")).toBe(2);
+      expect(await s.store.getInvocation(older.requestId)).toBeUndefined();
+      expect(await s.store.getInvocation(old.requestId)).toBeUndefined();
+      expect(await s.store.getInvocation(edge.requestId)).toEqual(edge);
+      expect(await s.store.getInvocation(recent.requestId)).toEqual(recent);
+      expect(await s.store.pruneInvocations("2020-01-02T00:00:00.000Z")).toBe(0);
+    });
+
     it("adds a batch of records in one call", async () => {
       const { fn } = await newFunction();
       const batch = [invocation(fn.id), invocation(fn.id), invocation(fn.id)];

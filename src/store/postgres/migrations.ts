@@ -117,4 +117,12 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX reserved_instances_project ON reserved_instances (project_id);
   `,
   },
+  {
+    // Invocation records are kept for a set time (recordRetentionHours): the oldest are found by
+    // their start time.
+    id: "0005-invocations-created",
+    sql: `
+  CREATE INDEX invocations_created ON invocations (created_at);
+  `,
+  },
 ];

@@ -209,6 +209,8 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
       const row = await one("SELECT data FROM invocations WHERE request_id = $1", [requestId]);
       return row ? parseData<InvocationRecord>(row) : undefined;
     },
+    pruneInvocations: async (before) =>
+      (await pool.query("DELETE FROM invocations WHERE created_at < $1", [before])).rowCount ?? 0,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -42,6 +42,11 @@ export interface InvocationRow {
 export interface StoreWorker {
   /** Insert or replace these records, committed when the promise resolves. */
   writeInvocations(rows: readonly InvocationRow[]): Promise<void>;
+  /**
+   * Delete the records that started before `before` (ISO time), a few thousand per turn of the
+   * worker's loop so that record writes go on meanwhile. Resolves with how many were deleted.
+   */
+  pruneInvocations(before: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -68,7 +73,31 @@ const checkpoint = () => {
   }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
+const PRUNE_BATCH = 2000;
+const pruneBatch = db.prepare(
+  "DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE created_at < ? LIMIT " +
+    PRUNE_BATCH +
+    ")",
+);
+let closed = false;
+const prune = (m) => {
+  let deleted = 0;
+  const step = () => {
+    if (closed) return parentPort.postMessage({ id: m.id, deleted });
+    let n;
+    try {
+      n = pruneBatch.run(m.before).changes;
+    } catch (err) {
+      return parentPort.postMessage({ id: m.id, deleted, error: String(err && err.message ? err.message : err) });
+    }
+    deleted += n;
+    if (n < PRUNE_BATCH) parentPort.postMessage({ id: m.id, deleted });
+    else setImmediate(step);
+  };
+  step();
+};
 parentPort.on("message", (m) => {
+  if (m.type === "prune") return prune(m);
   if (m.type === "invocations") {
     let error;
     try {
@@ -86,6 +115,7 @@ parentPort.on("message", (m) => {
     parentPort.postMessage({ id: m.id, error });
     return;
   }
+  closed = true;
   clearInterval(timer);
   checkpoint();
   db.close();
@@ -106,19 +136,22 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
     workerData: { module, file, intervalMs },
   });
   worker.unref();
-  const waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  const waiting = new Map<
+    number,
+    { resolve: (deleted: number) => void; reject: (err: Error) => void }
+  >();
   let failed: Error | undefined;
   const failAll = (err: Error): void => {
     failed ??= err;
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();
   };
-  worker.on("message", (m: { id: number; error?: string }) => {
+  worker.on("message", (m: { id: number; error?: string; deleted?: number }) => {
     const w = waiting.get(m.id);
     if (!w) return;
     waiting.delete(m.id);
-    if (m.error) w.reject(new Error(`some invocation records were not stored: ${m.error}`));
-    else w.resolve();
+    if (m.error) w.reject(new Error(m.error));
+    else w.resolve(m.deleted ?? 0);
   });
   worker.on("error", (err) => failAll(err));
   const exited = new Promise<void>((resolve) =>
@@ -129,22 +162,29 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
   );
   let nextId = 0;
   let closing: Promise<void> | undefined;
+  /** Send a request to the worker; resolves with its answer's count. */
+  const ask = (msg: Record<string, unknown>): Promise<number> => {
+    if (failed || closing) {
+      return Promise.reject(failed ?? new Error("the store worker is closing"));
+    }
+    const id = ++nextId;
+    return new Promise<number>((resolve, reject) => {
+      waiting.set(id, { resolve, reject });
+      // Referenced while a request is pending: the process must not exit before it commits.
+      worker.ref();
+      worker.postMessage({ ...msg, id });
+    }).finally(() => {
+      if (waiting.size === 0) worker.unref();
+    });
+  };
   return {
-    writeInvocations: (rows) => {
-      if (rows.length === 0) return Promise.resolve();
-      if (failed || closing) {
-        return Promise.reject(failed ?? new Error("the store worker is closing"));
-      }
-      const id = ++nextId;
-      return new Promise<void>((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        // Referenced while a write is pending: the process must not exit before it commits.
-        worker.ref();
-        worker.postMessage({ type: "invocations", id, rows });
-      }).finally(() => {
-        if (waiting.size === 0) worker.unref();
+    writeInvocations: async (rows) => {
+      if (rows.length === 0) return;
+      await ask({ type: "invocations", rows }).catch((err: Error) => {
+        throw new Error(`some invocation records were not stored: ${err.message}`);
       });
     },
+    pruneInvocations: (before) => ask({ type: "prune", before }),
     close: () =>
       (closing ??= (async () => {
         worker.postMessage({ type: "close" });

@@ -73,6 +73,7 @@ export function createSqliteStore(file: string): Store {
       "INSERT OR REPLACE INTO invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)",
     ),
     getInvocation: db.prepare("SELECT data FROM invocations WHERE request_id = ?"),
+    pruneInvocations: db.prepare("DELETE FROM invocations WHERE created_at < ?"),
   };
 
   const count = (row: unknown): number => z.object({ n: z.number() }).parse(row).n;
@@ -202,6 +203,9 @@ export function createSqliteStore(file: string): Store {
       const row = q.getInvocation.get(requestId);
       return row ? parseData<InvocationRecord>(row) : undefined;
     },
+    // The worker deletes in small batches, off the event loop; an in-memory store has no worker.
+    pruneInvocations: async (before) =>
+      worker ? worker.pruneInvocations(before) : q.pruneInvocations.run(before).changes,
     close: async () => {
       if (closed) return;
       closed = true;
