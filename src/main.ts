@@ -7,7 +7,7 @@ import { systemClock, type Clock } from "./core/clock.js";
 import type { Config } from "./core/config.js";
 import type { Logger } from "./core/logger.js";
 import { openStore } from "./store/index.js";
-import { startRecordRetention } from "./store/record-retention.js";
+import { retentionTargets, startRecordRetention } from "./store/record-retention.js";
 import { codeDirWithDependencies, createBlobStore, createMergedDirs } from "./blobs/index.js";
 import { openDependencyStore } from "./store/dependencies.js";
 import { createDependencyService } from "./api/dependency-service.js";
@@ -97,13 +97,6 @@ export async function startPlatform(
   try {
     const store = await openStore(config.store);
     closers.push(() => store.close());
-    const retention = startRecordRetention({
-      store,
-      clock,
-      logger: logger.child({ part: "records" }),
-      retentionHours: config.recordRetentionHours,
-    });
-    closers.push(() => retention.close());
     // Closed after the invoker (closers run in reverse), so the last calls' records are kept.
     const records = createRecordBatcher({
       write: (rs) => store.addInvocations(rs),
@@ -271,6 +264,14 @@ export async function startPlatform(
 
     const asyncStore = await openAsyncStore(config.store);
     closers.push(() => asyncStore.close());
+    // Closed before the stores (closers run in reverse).
+    const retention = startRecordRetention({
+      targets: retentionTargets(store, asyncStore),
+      clock,
+      logger: logger.child({ part: "retention" }),
+      retentionHours: config.recordRetentionHours,
+    });
+    closers.push(() => retention.close());
     late.asyncStore = asyncStore;
     const dispatcher = createDispatcher({
       store: asyncStore,

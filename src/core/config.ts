@@ -52,7 +52,7 @@ export const configSchema = z.object({
   maxQueue: z.coerce.number().int().min(0).default(1000),
   /** Seconds such a call waits for a free instance before 429. */
   queueTimeoutSeconds: z.coerce.number().min(0).default(60),
-  /** Hours invocation records (and their logs) are kept; 0 keeps them for ever. */
+  /** Hours invocation records (with their logs) and ended async requests are kept; 0 = for ever. */
   recordRetentionHours: z.coerce.number().min(0).default(168),
 });
 

@@ -127,6 +127,11 @@ export interface AsyncStore {
   nextDue(): Promise<number | undefined>;
   get(requestId: string): Promise<AsyncInvocation | undefined>;
   list(q: AsyncListQuery): Promise<{ items: AsyncInvocation[]; total: number }>;
+  /**
+   * Delete the requests that ended (SUCCESS, FAIL, DISCARD) before `before` (epoch ms), with
+   * their events; requests still waiting or running stay. Returns how many went.
+   */
+  pruneFinished(before: number): Promise<number>;
   /** WAIT → FAIL (canceled); RUNNING → cancel flag set. Returns the status it found. */
   cancel(
     requestId: string,

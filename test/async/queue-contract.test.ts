@@ -256,6 +256,27 @@ function contract(name: string, open: () => Promise<{ q: AsyncStore; close(): Pr
       expect(await q.cancel(randomUUID(), T0, 4208, "c")).toBeUndefined();
     });
 
+    it("prunes requests that ended before a time, and keeps waiting, running and later ones", async () => {
+      const fn = randomUUID();
+      // More than two of SQLite's delete batches (500 rows each).
+      const old = Array.from({ length: 1100 }, () => row({ functionId: fn }));
+      const [later, waiting, running] = [row({ functionId: fn }), row(), row()];
+      await q.enqueue([...old, later, waiting, running]);
+      for (const r of old) await q.cancel(r.requestId, T0 + 5, 4208, "c");
+      await q.cancel(later.requestId, T0 + 50, 4208, "c");
+      await q.claim("X", T0 + 1, 10_000, 500);
+      expect(await q.requeueRunning(T0 + 2)).toBeGreaterThan(0);
+      // One WAIT request left in WAIT, one claimed (RUNNING); both were accepted at T0.
+      const claimed = await q.claim("X", T0 + 3, 10_000, 1);
+      const stillWaiting = [waiting, running].find((r) => r.requestId !== claimed[0]?.requestId)!;
+      expect(await q.pruneFinished(T0 + 10)).toBe(1100);
+      for (const r of [old[0]!, old[1099]!]) expect(await q.get(r.requestId)).toBeUndefined();
+      expect(await q.get(later.requestId)).toMatchObject({ status: "FAIL", endedAt: T0 + 50 });
+      expect(await q.get(stillWaiting.requestId)).toMatchObject({ status: "WAIT" });
+      expect(await q.get(claimed[0]!.requestId)).toMatchObject({ status: "RUNNING" });
+      expect(await q.pruneFinished(T0 + 10)).toBe(0);
+    });
+
     it("stores async invoke configs per qualifier", async () => {
       const fn = randomUUID();
       const project = randomUUID();

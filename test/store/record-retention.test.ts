@@ -6,61 +6,72 @@ import { createManualClock } from "../invoker/helpers.js";
 const silent = pino({ level: "silent" });
 const HOUR = 3_600_000;
 
-describe("invocation record retention", () => {
-  it("deletes records older than the retention at start and every interval, until closed", async () => {
-    const clock = createManualClock(Date.UTC(2026, 10, 29, 12, 0, 0));
-    const cutoffs: string[] = [];
-    const store = {
-      pruneInvocations: async (before: string) => {
-        cutoffs.push(before);
+describe("record retention", () => {
+  it("prunes every target older than the retention at start and every interval, until closed", async () => {
+    const start = Date.UTC(2026, 10, 29, 12, 0, 0);
+    const clock = createManualClock(start);
+    const seen: string[] = [];
+    const target = (what: string) => ({
+      what,
+      prune: async (before: number) => {
+        seen.push(`${what} ${new Date(before).toISOString()}`);
         return 3;
       },
-    };
+    });
     const r = startRecordRetention({
-      store,
+      targets: [target("records"), target("async")],
       clock,
       logger: silent,
       retentionHours: 24,
       intervalMs: HOUR,
     });
     await clock.advance(0);
-    expect(cutoffs).toEqual(["2026-11-28T12:00:00.000Z"]);
+    expect(seen).toEqual(["records 2026-11-28T12:00:00.000Z", "async 2026-11-28T12:00:00.000Z"]);
     await clock.advance(HOUR);
-    expect(cutoffs).toEqual(["2026-11-28T12:00:00.000Z", "2026-11-28T13:00:00.000Z"]);
+    expect(seen.slice(2)).toEqual([
+      "records 2026-11-28T13:00:00.000Z",
+      "async 2026-11-28T13:00:00.000Z",
+    ]);
     await r.close();
     await clock.advance(5 * HOUR);
-    expect(cutoffs).toHaveLength(2);
+    expect(seen).toHaveLength(4);
     expect(clock.pending).toBe(0);
   });
 
-  it("keeps going after a failed run, and does nothing with a retention of 0", async () => {
+  it("goes on after a failed target and a failed run, and does nothing with a retention of 0", async () => {
     const clock = createManualClock(0);
-    let calls = 0;
-    const failing = {
-      pruneInvocations: async () => {
-        calls++;
-        throw new Error("database is locked");
+    let failed = 0;
+    let pruned = 0;
+    const targets = [
+      {
+        what: "records",
+        prune: async () => {
+          failed++;
+          throw new Error("database is locked");
+        },
       },
-    };
+      {
+        what: "async",
+        prune: async () => {
+          pruned++;
+          return 0;
+        },
+      },
+    ];
     const r = startRecordRetention({
-      store: failing,
+      targets,
       clock,
       logger: silent,
       retentionHours: 1,
       intervalMs: 1000,
     });
     await clock.advance(2500);
-    expect(calls).toBe(3);
+    expect([failed, pruned]).toEqual([3, 3]);
     await r.close();
 
-    const none = startRecordRetention({
-      store: failing,
-      clock,
-      logger: silent,
-      retentionHours: 0,
-    });
+    const none = startRecordRetention({ targets, clock, logger: silent, retentionHours: 0 });
     await clock.advance(10 * HOUR);
-    expect(calls).toBe(3);
+    expect([failed, pruned]).toEqual([3, 3]);
     await none.close();
   });
 });

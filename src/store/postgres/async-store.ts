@@ -48,6 +48,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS async_wait ON async_invocations (not_before) WHERE status = 'WAIT';
   CREATE INDEX IF NOT EXISTS async_running ON async_invocations (lease_until) WHERE status = 'RUNNING';
   CREATE INDEX IF NOT EXISTS async_function ON async_invocations (function_id, created_at);
+  CREATE INDEX IF NOT EXISTS async_ended ON async_invocations (ended_at) WHERE ended_at IS NOT NULL;
   CREATE TABLE IF NOT EXISTS async_invoke_configs (
     function_id TEXT NOT NULL,
     qualifier TEXT NOT NULL,
@@ -211,6 +212,13 @@ export async function createPostgresAsyncStore(
       );
       return { items: r.rows.map(toAsyncInvocation), total };
     },
+    pruneFinished: async (before) =>
+      (
+        await pool.query(
+          "DELETE FROM async_invocations WHERE ended_at IS NOT NULL AND ended_at < $1",
+          [before],
+        )
+      ).rowCount ?? 0,
     cancel: async (id, now, code, message) => {
       const w = await pool.query(
         `UPDATE async_invocations SET status = 'FAIL', error_code = $2, error_message = $3,

@@ -16,6 +16,9 @@ import type {
 } from "../async-types.js";
 import { openDatabase } from "./open.js";
 
+/** Finished requests deleted per statement when old ones are pruned. */
+const PRUNE_BATCH = 500;
+
 /**
  * The async queue on SQLite. The main store must have opened (and migrated) the file first.
  *
@@ -76,6 +79,10 @@ export function createSqliteAsyncStore(file: string): AsyncStore {
     ),
     nextDue: db.prepare("SELECT min(not_before) AS t FROM async_invocations WHERE status = 'WAIT'"),
     get: db.prepare("SELECT * FROM async_invocations WHERE request_id = ?"),
+    pruneFinished: db.prepare(
+      `DELETE FROM async_invocations WHERE rowid IN (SELECT rowid FROM async_invocations
+         WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ${PRUNE_BATCH})`,
+    ),
     cancelWait: db.prepare(
       `UPDATE async_invocations SET status = 'FAIL', error_code = ?, error_message = ?, ended_at = ?,
          cancel_requested = 1 WHERE request_id = ? AND status = 'WAIT'`,
@@ -159,6 +166,16 @@ export function createSqliteAsyncStore(file: string): AsyncStore {
     get: async (id) => {
       const row = q.get.get(id);
       return row ? toAsyncInvocation(row) : undefined;
+    },
+    // A few hundred rows (events included) per turn of the event loop: calls go on meanwhile.
+    pruneFinished: async (before) => {
+      let deleted = 0;
+      for (;;) {
+        const n = q.pruneFinished.run(before).changes;
+        deleted += n;
+        if (n < PRUNE_BATCH) return deleted;
+        await new Promise((r) => setImmediate(r));
+      }
     },
     list: async (lq: AsyncListQuery) => {
       const { where, args } = listWhere(lq);

@@ -167,4 +167,11 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX invocations_created ON invocations (created_at);
   `,
   },
+  {
+    // Finished async requests are kept for a set time too, found by their end time.
+    id: "0008-async-ended",
+    sql: `
+  CREATE INDEX async_ended ON async_invocations (ended_at) WHERE ended_at IS NOT NULL;
+  `,
+  },
 ];
