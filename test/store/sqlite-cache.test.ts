@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, startStoreWorker } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/types.js";
-import { alias, fnRecord, fnVersion } from "./store-contract.js";
+import { alias, fnRecord, fnVersion, invocation } from "./store-contract.js";
 
 let dir: string;
 let file: string;
@@ -121,21 +121,8 @@ describe("SQLite store worker", () => {
     const fn = fnRecord("p1", "rec");
     await store.createFunction(fn, fnVersion(fn.id));
     const rec = (functionId: string, requestId: string) => ({
+      ...invocation(functionId),
       requestId,
-      functionId,
-      version: "latest",
-      alias: "",
-      kind: "sync" as const,
-      instanceId: "i",
-      status: "success" as const,
-      errorCode: 0,
-      startedAt: "2026-11-28T00:00:00.000Z",
-      durationMs: 1,
-      billingMs: 1,
-      memoryUsedMb: 1,
-      coldStart: false,
-      timings: {},
-      log: "",
     });
     await store
       .addInvocations([rec(fn.id, "r1"), rec("no-such-function", "r2"), rec(fn.id, "r3")])
@@ -154,21 +141,9 @@ describe("SQLite store worker", () => {
     const fn = fnRecord("p1", "prune");
     await store.createFunction(fn, fnVersion(fn.id));
     const rec = (i: number, startedAt: string) => ({
+      ...invocation(fn.id),
       requestId: `p${i}`,
-      functionId: fn.id,
-      version: "latest",
-      alias: "",
-      kind: "sync" as const,
-      instanceId: "i",
-      status: "success" as const,
-      errorCode: 0,
       startedAt,
-      durationMs: 1,
-      billingMs: 1,
-      memoryUsedMb: 1,
-      coldStart: false,
-      timings: {},
-      log: "",
     });
     // More than two of the worker's delete batches (2,000 rows each).
     const old = Array.from({ length: 4500 }, (_, i) => rec(i, "2020-01-01T00:00:00.000Z"));

@@ -743,7 +743,7 @@ function reservedConfig(fn: FunctionRecord, qualifier: string): ReservedConfig {
   };
 }
 
-function invocation(functionId: string): InvocationRecord {
+export function invocation(functionId: string): InvocationRecord {
   return {
     requestId: randomUUID(),
     functionId,
