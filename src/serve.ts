@@ -14,7 +14,10 @@ export interface ServeFlags {
   logLevel?: string;
 }
 
-/** `fngraph serve`: every role in one process; SIGTERM/SIGINT shut it down cleanly. */
+/**
+ * `fngraph serve`: every role in one process. SIGTERM, SIGINT and SIGHUP (its terminal closed)
+ * shut it down cleanly: instances stopped, their cgroups and /tmp volumes removed.
+ */
 export async function serve(flags: ServeFlags): Promise<void> {
   const config = loadConfig({
     host: flags.host,
@@ -49,6 +52,11 @@ export async function serve(flags: ServeFlags): Promise<void> {
       "",
     ].join("\n"),
   );
+  // Once nobody reads the platform's output (a closed terminal, a supervisor gone), writing it
+  // fails with EPIPE: that must not crash the platform (or its clean shutdown). The logger drops
+  // its output by itself then.
+  process.stdout.on("error", () => {});
+  process.stderr.on("error", () => {});
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -61,4 +69,5 @@ export async function serve(flags: ServeFlags): Promise<void> {
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGHUP", () => stop("SIGHUP"));
 }
