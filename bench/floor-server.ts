@@ -14,7 +14,8 @@ import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createFrameDecoder, encodeFrame } from "../src/sandbox/channel.js";
+import { openChannel } from "../src/runtimes/instance-channel.js";
+import type { RuntimeMessage } from "../src/runtimes/messages.js";
 import { BENCH_CONTEXT } from "./lib/invoke-context.js";
 
 type Handler = (event: unknown, context: unknown) => unknown;
@@ -31,67 +32,51 @@ const context = Object.freeze({ getRequestID: () => "floor" });
 
 const SHIM = fileURLToPath(new URL("../src/runtimes/nodejs/shim/runtime.cjs", import.meta.url));
 
-interface ShimMessage {
-  type: string;
-  id?: string;
-  ok?: boolean;
-  result?: string;
-}
+type Result = Extract<RuntimeMessage, { type: "result" }>;
 
 /** Start the shim with the handler of `codeDir` loaded; resolves with its call function. */
-function startShim(codeDir: string): Promise<(event: string) => Promise<ShimMessage>> {
+function startShim(codeDir: string): Promise<(event: string) => Promise<Result>> {
   const child = spawn(process.execPath, ["--no-warnings", SHIM], {
     stdio: ["ignore", "inherit", "inherit", "pipe"],
     env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", RUNTIME_CODE_ROOT: codeDir },
   });
-  const channel = child.stdio[3] as Socket;
-  const waiting = new Map<string, (m: ShimMessage) => void>();
+  const waiting = new Map<string, (m: Result) => void>();
   let seq = 0;
-  let corked = false;
-  const send = (msg: unknown): void => {
-    if (!corked) {
-      corked = true;
-      channel.cork();
-      setImmediate(() => {
-        corked = false;
-        channel.uncork();
-      });
-    }
-    channel.write(encodeFrame(msg));
-  };
   return new Promise((resolve, reject) => {
-    const call = (event: string): Promise<ShimMessage> =>
-      new Promise((done) => {
-        const id = String(++seq);
-        waiting.set(id, done);
-        send({ type: "invoke", id, event, context: BENCH_CONTEXT });
-      });
-    const decoder = createFrameDecoder(
-      (text) => {
-        const m = JSON.parse(text) as ShimMessage;
+    // The platform's own end of the fd-3 protocol: the same framing, batching and validation.
+    const send = openChannel(
+      { channel: child.stdio[3] as Socket },
+      (m) => {
         if (m.type === "ready") {
           send({
             type: "load",
             handler: "index.handler",
             initializer: "",
+            initializerTimeoutMs: 0,
             env: {},
             measureRss: false,
           });
         } else if (m.type === "loaded") resolve(call);
-        else if (m.type === "load_error") reject(new Error(`shim load failed: ${text}`));
-        else if (m.type === "result" && m.id !== undefined) {
+        else if (m.type === "load_error")
+          reject(new Error(`shim load failed: ${m.error.errorMessage}`));
+        else if (m.type === "result") {
           waiting.get(m.id)?.(m);
           waiting.delete(m.id);
         }
       },
-      (err) => reject(err),
+      (err) => reject(err instanceof Error ? err : new Error(String(err))),
     );
-    channel.on("data", (chunk: Buffer) => decoder.push(chunk));
+    const call = (event: string): Promise<Result> =>
+      new Promise((done) => {
+        const id = String(++seq);
+        waiting.set(id, done);
+        send({ type: "invoke", id, event, context: BENCH_CONTEXT });
+      });
     child.once("exit", (code) => reject(new Error(`shim exited (${code})`)));
   });
 }
 
-const proxies = new Map<string, (event: string) => Promise<ShimMessage>>();
+const proxies = new Map<string, (event: string) => Promise<Result>>();
 for (const name of ["noop", "busy"])
   proxies.set(`/proxy/${name}`, await startShim(path.join(dir, name)));
 

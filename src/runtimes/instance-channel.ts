@@ -7,7 +7,7 @@ import { parseRuntimeMessage, type HostMessage, type RuntimeMessage } from "./me
  * of the event loop, and validated messages in. Returns `send`.
  */
 export function openChannel(
-  proc: SandboxProcess,
+  proc: Pick<SandboxProcess, "channel">,
   onMessage: (msg: RuntimeMessage) => void,
   onProtocolError: (err: unknown) => void,
 ): (msg: HostMessage) => void {
