@@ -1,4 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import http, {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { Readable } from "node:stream";
 import { FsError, isFsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
@@ -18,7 +23,15 @@ declare module "fastify" {
 
 export interface AppOptions {
   logger: Logger;
+  /**
+   * Looked at first for every request: returns true when it has taken the request (the invoke
+   * fast path, fast-invoke.ts), false to leave it to Fastify.
+   */
+  fastRoute?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
+
+/** Node's default is 5 s; Fastify's own server would set 72 s (its default), so ours does too. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /**
  * The Fastify instance with fngraph's conventions: every body kept raw (AK/SK signs the bytes;
@@ -32,6 +45,18 @@ export function createApp(opts: AppOptions): FastifyInstance {
     requestIdHeader: false,
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 1024 },
     logger: false,
+    serverFactory: (handler) => {
+      const fast = opts.fastRoute;
+      const server = http.createServer(
+        fast
+          ? (req, res) => {
+              if (!fast(req, res)) handler(req, res);
+            }
+          : handler,
+      );
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      return server;
+    },
   });
 
   app.removeAllContentTypeParsers();
@@ -75,32 +100,40 @@ export function createApp(opts: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    if (isFsError(err)) {
-      void reply.code(err.status).send(err.toBody());
-      return;
-    }
-    const e = err as { statusCode?: number; code?: string; message?: string };
-    if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      void reply
-        .code(413)
-        .send(
-          new FsError("BODY_TOO_LARGE", `request body exceeds ${MAX_BODY_BYTES} bytes`).toBody(),
-        );
-      return;
-    }
-    if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
-      void reply
-        .code(400)
-        .send(new FsError("INVALID_PARAMETER", e.message ?? "bad request").toBody());
-      return;
-    }
-    opts.logger.error({ err, requestId: req.id, url: req.url }, "unexpected error");
-    void reply
-      .code(500)
-      .send(new FsError("INTERNAL", `internal error (request ${req.id})`).toBody());
+    const e = errorReply(err, req.id, req.url, opts.logger);
+    void reply.code(e.status).send(e.body);
   });
 
   return app;
+}
+
+/**
+ * The FunctionGraph error body and status for anything a handler threw: FsErrors as they are,
+ * Fastify's body limit as 413, its other client errors as 400, anything else 500 (logged).
+ */
+export function errorReply(
+  err: unknown,
+  requestId: string,
+  url: string,
+  logger: Logger,
+): { status: number; body: { error_code: string; error_msg: string } } {
+  if (isFsError(err)) return { status: err.status, body: err.toBody() };
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    const tooLarge = new FsError("BODY_TOO_LARGE", `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    return { status: 413, body: tooLarge.toBody() };
+  }
+  if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    return {
+      status: 400,
+      body: new FsError("INVALID_PARAMETER", e.message ?? "bad request").toBody(),
+    };
+  }
+  logger.error({ err, requestId, url }, "unexpected error");
+  return {
+    status: 500,
+    body: new FsError("INTERNAL", `internal error (request ${requestId})`).toBody(),
+  };
 }
 
 async function readGetBody(payload: AsyncIterable<unknown>): Promise<Buffer> {
@@ -126,7 +159,7 @@ export function jsonBody(req: FastifyRequest): unknown {
 }
 
 /** Lower-cased single-valued header map. */
-export function headerMap(req: FastifyRequest): Record<string, string> {
+export function headerMap(req: { headers: IncomingHttpHeaders }): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined) continue;

@@ -1,10 +1,17 @@
 import type { FastifyInstance } from "fastify";
 import type { Identity } from "../core/types.js";
 import type { Logger } from "../core/logger.js";
-import { assertProjectAccess, type Authenticate, type TokenService } from "../auth/index.js";
+import {
+  assertProjectAccess,
+  type AuthRequest,
+  type Authenticate,
+  type Principal,
+  type TokenService,
+} from "../auth/index.js";
 import type { BlobStore } from "../blobs/types.js";
 import type { Invoker } from "../invoker/invoker.js";
 import { createApp, headerMap } from "./app.js";
+import { createFastInvoke } from "./fast-invoke.js";
 import type { FunctionService } from "./function-service.js";
 import { registerAliasRoutes } from "./routes/aliases.js";
 import { registerFunctionRoutes } from "./routes/functions.js";
@@ -46,7 +53,12 @@ export interface ApiDeps {
 
 /** The `api` role: FunctionGraph v2, IAM-lite, health. */
 export function createApiServer(deps: ApiDeps): FastifyInstance {
-  const app = createApp({ logger: deps.logger });
+  const fastRoute = createFastInvoke({
+    logger: deps.logger,
+    authorize: (r) => authorize(deps.authenticate, r),
+    invoke: { functions: deps.functions, invoker: deps.invoker },
+  });
+  const app = createApp({ logger: deps.logger, fastRoute });
 
   app.get("/healthz", async () => ({ status: "ok", ...deps.health() }));
   registerIamRoutes(app, deps);
@@ -62,14 +74,14 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
     async (v2) => {
       v2.addHook("preHandler", (req, _reply, done) => {
         try {
-          const principal = deps.authenticate({
+          const projectId = (req.params as { project_id: string }).project_id;
+          req.principal = authorize(deps.authenticate, {
             method: req.method,
             rawUrl: req.url,
             headers: headerMap(req),
             body: req.rawBody,
+            projectId,
           });
-          assertProjectAccess(principal, (req.params as { project_id: string }).project_id);
-          req.principal = principal;
         } catch (err) {
           done(err as Error);
           return;
@@ -97,6 +109,24 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
     { prefix: "/v2/:project_id" },
   );
   return app;
+}
+
+/**
+ * Who may call a v2 route: the request's credentials (token or AK/SK signature over the raw
+ * bytes), and the path's project must be the principal's. Throws FsError 401/403.
+ */
+export function authorize(
+  authenticate: Authenticate,
+  r: AuthRequest & { projectId: string },
+): Principal {
+  const principal = authenticate({
+    method: r.method,
+    rawUrl: r.rawUrl,
+    headers: r.headers,
+    body: r.body,
+  });
+  assertProjectAccess(principal, r.projectId);
+  return principal;
 }
 
 /** The `gateway` role's listener: every APIG trigger's route (src/api/gateway.ts). */

@@ -19,51 +19,83 @@ export interface InvokeRouteDeps {
 
 type P = { project_id: string; urn: string };
 
-/** InvokeFunction (contract §1.5.1). */
+/** One sync invocation as the API received it (Fastify's route or the fast path). */
+export interface InvokeRequest {
+  projectId: string;
+  /** The path's URN or name, percent-decoded. */
+  urn: string;
+  /** Lower-cased, single-valued. */
+  headers: Record<string, string>;
+  body: Buffer;
+  requestId: string;
+  socket: Socket;
+}
+
+/** What goes back: the response headers (besides X-Request-Id) and the body. */
+export interface InvokeReply {
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** InvokeFunction (contract §1.5.1): the body limit, alias routing, the call, its headers. */
+export async function handleInvoke(deps: InvokeRouteDeps, r: InvokeRequest): Promise<InvokeReply> {
+  if (r.body.length > MAX_SYNC_EVENT_BYTES) {
+    throw new FsError(
+      "INVOKE_BODY_TOO_LARGE",
+      `the request body exceeds ${MAX_SYNC_EVENT_BYTES} bytes`,
+    );
+  }
+  const headers = r.headers;
+  const responseVersion =
+    (headers["x-cff-request-version"] ?? "v0").toLowerCase() === "v1" ? "v1" : "v0";
+  const wantTail = (headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
+  // Through an alias, its header rules and weights pick the version (contract §1.6).
+  const target = await deps.functions.resolve(r.projectId, r.urn, { headers });
+  const memoryMb = parseInstanceMemory(
+    headers,
+    target.version.extra["enable_dynamic_memory"] === true,
+  );
+  const result = await deps.invoker.invoke({
+    target: { fn: target.fn, version: target.version, alias: target.alias },
+    event: r.body.toString("utf8"),
+    // The API request id (X-Request-Id) names the invocation too.
+    requestId: r.requestId,
+    kind: "sync",
+    headers,
+    ...(memoryMb ? { memoryMb } : {}),
+    signal: connectionSignal(r.socket),
+  });
+  const out = invokeHeaders(result, responseVersion, wantTail);
+  if (responseVersion === "v1") {
+    out["content-type"] = JSON_TYPE;
+    const body = JSON.stringify({
+      request_id: result.requestId,
+      result: result.body,
+      log: wantTail ? logTail(result.log) : "",
+      status: result.ok ? 200 : result.errorCode,
+    });
+    return { headers: out, body };
+  }
+  out["content-type"] = looksLikeJson(result.body) ? JSON_TYPE : TEXT_TYPE;
+  return { headers: out, body: result.body };
+}
+
+export const JSON_TYPE = "application/json; charset=utf-8";
+const TEXT_TYPE = "text/plain; charset=utf-8";
+
+/** The Fastify route; the API server's fast path (fast-invoke.ts) serves most calls before it. */
 export function registerInvokeRoutes(app: FastifyInstance, deps: InvokeRouteDeps): void {
   app.post("/fgs/functions/:urn/invocations", async (req: FastifyRequest, reply) => {
     const p = req.params as P;
-    if (req.rawBody.length > MAX_SYNC_EVENT_BYTES) {
-      throw new FsError(
-        "INVOKE_BODY_TOO_LARGE",
-        `the request body exceeds ${MAX_SYNC_EVENT_BYTES} bytes`,
-      );
-    }
-    const headers = headerMap(req);
-    const responseVersion =
-      (headers["x-cff-request-version"] ?? "v0").toLowerCase() === "v1" ? "v1" : "v0";
-    const wantTail = (headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
-    // Through an alias, its header rules and weights pick the version (contract §1.6).
-    const target = await deps.functions.resolve(p.project_id, p.urn, { headers });
-    const memoryMb = parseInstanceMemory(
-      headers,
-      target.version.extra["enable_dynamic_memory"] === true,
-    );
-    const result = await deps.invoker.invoke({
-      target: { fn: target.fn, version: target.version, alias: target.alias },
-      event: req.rawBody.toString("utf8"),
-      // The API request id (X-Request-Id) names the invocation too.
+    const r = await handleInvoke(deps, {
+      projectId: p.project_id,
+      urn: p.urn,
+      headers: headerMap(req),
+      body: req.rawBody,
       requestId: req.id,
-      kind: "sync",
-      headers,
-      ...(memoryMb ? { memoryMb } : {}),
-      signal: connectionSignal(req.raw.socket),
+      socket: req.raw.socket,
     });
-    setInvokeHeaders(reply, result, responseVersion, wantTail);
-    if (responseVersion === "v1") {
-      return reply.header("Content-Type", "application/json").send({
-        request_id: result.requestId,
-        result: result.body,
-        log: wantTail ? logTail(result.log) : "",
-        status: result.ok ? 200 : result.errorCode,
-      });
-    }
-    return reply
-      .header(
-        "Content-Type",
-        looksLikeJson(result.body) ? "application/json" : "text/plain; charset=utf-8",
-      )
-      .send(result.body);
+    return reply.headers(r.headers).send(r.body);
   });
 }
 
@@ -88,16 +120,14 @@ function connectionSignal(socket: Socket): AbortSignal {
   return c.signal;
 }
 
-function setInvokeHeaders(
-  reply: { header(name: string, value: string): unknown },
+function invokeHeaders(
   r: InvokeResult,
   version: string,
   wantTail: boolean,
-): void {
-  reply.header("X-Cff-Request-Id", r.requestId);
-  reply.header(
-    "X-Cff-Invoke-Summary",
-    JSON.stringify({
+): Record<string, string> {
+  const h: Record<string, string> = {
+    "x-cff-request-id": r.requestId,
+    "x-cff-invoke-summary": JSON.stringify({
       duration: Math.round(r.durationMs * 1000) / 1000,
       billingDuration: r.billingMs,
       memorySize: r.memorySize,
@@ -105,13 +135,13 @@ function setInvokeHeaders(
       coldStart: r.coldStart,
       timings: r.timings,
     }),
-  );
-  reply.header("X-CFF-Billing-Duration", String(r.billingMs));
-  reply.header("X-Cff-Response-Version", version);
-  reply.header("X-Func-Err-Code", String(r.errorCode));
-  reply.header("X-Is-Func-Err", String(!r.ok && r.isFuncErr));
-  if (wantTail)
-    reply.header("X-Cff-Function-Log", Buffer.from(logTail(r.log), "utf8").toString("base64"));
+    "x-cff-billing-duration": String(r.billingMs),
+    "x-cff-response-version": version,
+    "x-func-err-code": String(r.errorCode),
+    "x-is-func-err": String(!r.ok && r.isFuncErr),
+  };
+  if (wantTail) h["x-cff-function-log"] = Buffer.from(logTail(r.log), "utf8").toString("base64");
+  return h;
 }
 
 function looksLikeJson(s: string): boolean {
