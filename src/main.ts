@@ -95,7 +95,7 @@ export async function startPlatform(
   };
 
   try {
-    const store = await openStore(config.store);
+    const store = await openStore(config.store, { logger: logger.child({ component: "store" }) });
     closers.push(() => store.close());
     // Closed after the invoker (closers run in reverse), so the last calls' records are kept.
     const records = createRecordBatcher({

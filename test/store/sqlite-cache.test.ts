@@ -3,9 +3,10 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openDatabase, startStoreWorker } from "../../src/store/sqlite/open.js";
+import { openDatabase, startStoreWorker, type StoreWorker } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/types.js";
+import { silentLogger } from "../../src/core/logger.js";
 import { alias, fnRecord, fnVersion, invocation } from "./store-contract.js";
 
 let dir: string;
@@ -167,5 +168,53 @@ describe("SQLite store worker", () => {
     await expect(
       w.writeInvocations([{ requestId: "a", functionId: "b", startedAt: "c" }]),
     ).rejects.toThrow();
+  });
+
+  it("loses no record when its worker thread stops, and starts a new one later", async () => {
+    const workers: StoreWorker[] = [];
+    let clock = 1_000_000;
+    const logged: string[] = [];
+    const logger = {
+      ...silentLogger,
+      error: (_o: unknown, msg?: string) => void logged.push(msg ?? ""),
+    };
+    const other = createSqliteStore(path.join(dir, "other.db"), {
+      logger,
+      now: () => clock,
+      startWorker: (f) => {
+        const w = startStoreWorker(f, 1000);
+        workers.push(w);
+        return w;
+      },
+    });
+    try {
+      const fn = fnRecord("p1", "crash");
+      await other.createFunction(fn, fnVersion(fn.id));
+      const batch = (tag: string) =>
+        Array.from({ length: 3 }, (_, i) => ({ ...invocation(fn.id), requestId: `${tag}${i}` }));
+      await other.addInvocations(batch("a"));
+      expect(workers).toHaveLength(1);
+      await workers[0]?.terminate();
+      // The thread is gone: the batch goes through the main connection, and so does the next.
+      await other.addInvocations(batch("b"));
+      clock += 9_999;
+      await other.addInvocations(batch("c"));
+      expect(workers).toHaveLength(1);
+      expect(logged).toEqual(["the store's worker thread stopped; writing on the main thread"]);
+      // Ten seconds on, a new worker takes the writes and the prunes again.
+      clock += 1;
+      await other.addInvocations(batch("d"));
+      expect(workers).toHaveLength(2);
+      for (const tag of ["a", "b", "c", "d"]) {
+        for (let i = 0; i < 3; i++) {
+          expect((await other.getInvocation(`${tag}${i}`))?.requestId).toBe(`${tag}${i}`);
+        }
+      }
+      await workers[1]?.terminate();
+      expect(await other.pruneInvocations("2030-01-01T00:00:00.000Z")).toBe(12);
+      expect(await other.getInvocation("d0")).toBeUndefined();
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -38,6 +38,19 @@ export interface InvocationRow {
   readonly startedAt: string;
 }
 
+/**
+ * The worker thread is gone (it threw outside its own handlers, ran out of memory, or was
+ * terminated): nothing sent to it is written. Its last batch may or may not have been committed.
+ */
+export class StoreWorkerStopped extends Error {
+  constructor(cause: unknown) {
+    super(
+      `the store worker has stopped: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    this.name = "StoreWorkerStopped";
+  }
+}
+
 /** The store's helper thread: WAL checkpoints and invocation-record writes. */
 export interface StoreWorker {
   /** Insert or replace these records, committed when the promise resolves. */
@@ -48,6 +61,8 @@ export interface StoreWorker {
    */
   pruneInvocations(before: string): Promise<number>;
   close(): Promise<void>;
+  /** Stop the thread at once, without its last checkpoint: what a crash of it does. */
+  terminate(): Promise<void>;
 }
 
 const WORKER_SOURCE = `
@@ -153,10 +168,10 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
     if (m.error) w.reject(new Error(m.error));
     else w.resolve(m.deleted ?? 0);
   });
-  worker.on("error", (err) => failAll(err));
+  worker.on("error", (err) => failAll(new StoreWorkerStopped(err)));
   const exited = new Promise<void>((resolve) =>
-    worker.once("exit", () => {
-      failAll(new Error("the store worker has stopped"));
+    worker.once("exit", (code) => {
+      failAll(new StoreWorkerStopped(`exit code ${code}`));
       resolve();
     }),
   );
@@ -181,6 +196,7 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
     writeInvocations: async (rows) => {
       if (rows.length === 0) return;
       await ask({ type: "invocations", rows }).catch((err: Error) => {
+        if (err instanceof StoreWorkerStopped) throw err;
         throw new Error(`some invocation records were not stored: ${err.message}`);
       });
     },
@@ -190,5 +206,9 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
         worker.postMessage({ type: "close" });
         await exited;
       })()),
+    terminate: async () => {
+      await worker.terminate();
+      await exited;
+    },
   };
 }

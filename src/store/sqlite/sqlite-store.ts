@@ -10,7 +10,8 @@ import type {
 import { parseData, toFunction } from "../rows.js";
 import type { ListFunctionsQuery, Store } from "../types.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
-import { openDatabase, startStoreWorker } from "./open.js";
+import type { Logger } from "../../core/logger.js";
+import { openDatabase, startStoreWorker, StoreWorkerStopped, type StoreWorker } from "./open.js";
 
 /** Entries of the read cache of functions, versions and aliases before it starts over. */
 const CACHE_ENTRIES = 10_000;
@@ -24,11 +25,45 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A store worker that stopped is replaced at most this often; meanwhile the main thread writes. */
+const WORKER_RESTART_MS = 10_000;
+
+export interface SqliteStoreOptions {
+  logger?: Logger;
+  /** How the helper thread is started (tests capture it to stop it). */
+  startWorker?: (file: string) => StoreWorker;
+  /** Epoch ms, for the restart interval (tests). */
+  now?: () => number;
+}
+
 /** SQLite store in WAL mode: the embedded default (better-sqlite3 12.x). */
-export function createSqliteStore(file: string): Store {
+export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): Store {
   const db = openDatabase(file);
   migrate(db);
-  const worker = file === ":memory:" ? undefined : startStoreWorker(file);
+  const startWorker = opts.startWorker ?? startStoreWorker;
+  const now = opts.now ?? Date.now;
+  let worker = file === ":memory:" ? undefined : startWorker(file);
+  let workerStoppedAt: number | undefined;
+  /**
+   * The worker thread is gone: its batch is written again here (INSERT OR REPLACE makes a batch
+   * it had committed harmless), and so is every batch until a new worker is started, at most
+   * once per WORKER_RESTART_MS. Records are never dropped because the thread died.
+   */
+  const onWorkerStopped = (err: StoreWorkerStopped): void => {
+    if (worker)
+      opts.logger?.error({ err }, "the store's worker thread stopped; writing on the main thread");
+    worker = undefined;
+    workerStoppedAt = now();
+  };
+  const currentWorker = (): StoreWorker | undefined => {
+    if (!worker && workerStoppedAt !== undefined && !closed) {
+      if (now() - workerStoppedAt >= WORKER_RESTART_MS) {
+        workerStoppedAt = undefined;
+        worker = startWorker(file);
+      }
+    }
+    return worker;
+  };
 
   const q = {
     loadIdentity: db.prepare("SELECT data FROM identity WHERE id = 1"),
@@ -193,8 +228,15 @@ export function createSqliteStore(file: string): Store {
       q.deleteAlias.run(functionId, name);
     },
     addInvocations: async (rs) => {
-      if (!worker) return addInvocations(rs);
-      return worker.writeInvocations(rs);
+      const w = currentWorker();
+      if (!w) return addInvocations(rs);
+      try {
+        await w.writeInvocations(rs);
+      } catch (err) {
+        if (!(err instanceof StoreWorkerStopped) || closed) throw err;
+        if (w === worker) onWorkerStopped(err);
+        addInvocations(rs);
+      }
     },
     addInvocation: async (r: InvocationRecord) => {
       q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
@@ -204,8 +246,18 @@ export function createSqliteStore(file: string): Store {
       return row ? parseData<InvocationRecord>(row) : undefined;
     },
     // The worker deletes in small batches, off the event loop; an in-memory store has no worker.
-    pruneInvocations: async (before) =>
-      worker ? worker.pruneInvocations(before) : q.pruneInvocations.run(before).changes,
+    pruneInvocations: async (before) => {
+      const w = currentWorker();
+      if (w) {
+        try {
+          return await w.pruneInvocations(before);
+        } catch (err) {
+          if (!(err instanceof StoreWorkerStopped) || closed) throw err;
+          if (w === worker) onWorkerStopped(err);
+        }
+      }
+      return q.pruneInvocations.run(before).changes;
+    },
     close: async () => {
       if (closed) return;
       closed = true;
