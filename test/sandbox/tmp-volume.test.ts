@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
 import {
+  attachLockFile,
   createTmpVolumes,
   RECYCLE_MAX_BYTES,
   RECYCLE_MAX_INODES,
@@ -122,5 +124,45 @@ describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => 
     for (const name of ["many", "big"]) {
       expect(fs.readdirSync(path.join(root, name, "tmp"))).toEqual([]);
     }
+  });
+
+  it("makes volumes in parallel, attaching their loop devices one at a time under a lock", async () => {
+    const vols = open("parallel");
+    const lock = attachLockFile(path.join(root, "parallel", "tmp"));
+    // Another holder of the lock (-o: flock itself holds it, not the command it runs).
+    const holder = spawn("flock", ["-o", lock, "-c", "echo held; exec sleep 60"], {
+      detached: true,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.once("data", () => resolve());
+        holder.once("exit", () => reject(new Error("flock exited")));
+      });
+      let taken = false;
+      const first = vols.take(32).then((v) => {
+        taken = true;
+        return v;
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(taken).toBe(false);
+      process.kill(-(holder.pid ?? 0), "SIGKILL");
+      const v = await first;
+      expect(mounted(path.dirname(v.hostDir))).toBe(true);
+      // Ten at once (concurrent `losetup --find` calls used to collide): ten devices, ten mounts.
+      const many = await Promise.all(Array.from({ length: 10 }, () => vols.take(32)));
+      const mnts = many.map((m) => path.dirname(m.hostDir));
+      expect(new Set(mnts).size).toBe(10);
+      for (const m of mnts) expect(mounted(m)).toBe(true);
+      await Promise.all([v, ...many].map((m) => m.release()));
+    } finally {
+      try {
+        process.kill(-(holder.pid ?? 0), "SIGKILL");
+      } catch {
+        // already gone
+      }
+      await vols.close();
+    }
+    expect(fs.readdirSync(path.join(root, "parallel", "tmp"))).toEqual([]);
   });
 });
