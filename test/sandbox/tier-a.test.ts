@@ -260,8 +260,13 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
       tmpPoolCount: 0,
     });
     try {
+      // The bomb runs in a subshell forked before it starts, and the main shell then execs
+      // without forking again. Calling `f` in the main shell made it fork both sides of the
+      // pipeline (and `sleep` after) while the first side filled the group; a failed fork made it
+      // exit, taking the sandbox and the cgroup this test reads with it (once in a parallel CI
+      // run; 2 and 3 of 12 in a bare pids cgroup, 0 of 12 with the subshell).
       const p = await bombSb.launch(
-        makeSpec(dirs, ["/bin/sh", "-c", "echo go >&3; f() { f | f & }; f; sleep 1000"]),
+        makeSpec(dirs, ["/bin/sh", "-c", "echo go >&3; f() { f | f & }; (f) & exec sleep 1000"]),
       );
       await new Promise<void>((resolve) => p.channel.once("data", () => resolve()));
       const pidsDir = cgroupDir("pids", `fngraph-${PREFIX}b-${p.id}`);
