@@ -66,13 +66,19 @@ export const RECYCLE_MAX_INODES = 1000;
 const SPARE_MAX = 8;
 /** A take's refill waits this long: the volume's mkfs would compete with the start that took it. */
 const REFILL_DELAY_MS = 250;
+/** The pool grows to the takes of the last minute, up to this many (a burst's later starts). */
+const DEMAND_MAX = 8;
+const DEMAND_WINDOW_MS = 60_000;
 
 export function createTmpVolumes(opts: {
   stateDir: string;
   uid: number;
   gid: number;
   logger: Logger;
-  /** Keep this many volumes of `poolSizeMb` ready (mkfs + mount costs ~30 ms). Default 0. */
+  /**
+   * Keep at least this many volumes of `poolSizeMb` ready (mkfs + mount costs ~10-30 ms), and up
+   * to as many as were taken in the last minute (at most 8) when that is more. Default 0: none.
+   */
   poolCount?: number;
   poolSizeMb?: number;
 }): TmpVolumes {
@@ -154,11 +160,20 @@ export function createTmpVolumes(opts: {
   let closed = false;
   // The pool also holds recycled volumes of other sizes, up to SPARE_MAX beyond the target.
   const ready = (): number => pool.filter((b) => b.sizeMb === poolSizeMb).length;
+  // Times of recent takes of the pool's size: a burst of new sandboxes raises the target, so the
+  // next burst finds its volumes made (a pool with no configured volumes stays empty).
+  const takes: number[] = [];
+  const target = (): number => {
+    if (poolCount === 0) return 0;
+    const since = Date.now() - DEMAND_WINDOW_MS;
+    while (takes.length > 0 && (takes[0] as number) < since) takes.shift();
+    return Math.max(poolCount, Math.min(DEMAND_MAX, takes.length));
+  };
   const refill = (): void => {
-    if (filling || closed || ready() >= poolCount) return;
+    if (filling || closed || ready() >= target()) return;
     filling = (async () => {
       try {
-        while (!closed && ready() < poolCount) {
+        while (!closed && ready() < target()) {
           const v = await create(poolSizeMb);
           if (closed) await destroy(v);
           else pool.push(v);
@@ -181,7 +196,7 @@ export function createTmpVolumes(opts: {
   };
   /** Wipe the instance's directory and pool the volume, or destroy it. Never throws. */
   const recycleOrDestroy = async (b: Backing, hostDir: string): Promise<void> => {
-    if (!closed && pool.length < poolCount + SPARE_MAX) {
+    if (!closed && pool.length < target() + SPARE_MAX) {
       try {
         if (recyclable(b)) {
           await fs.promises.rm(hostDir, { recursive: true, force: true });
@@ -200,6 +215,7 @@ export function createTmpVolumes(opts: {
 
   return {
     async take(sizeMb) {
+      if (sizeMb === poolSizeMb) takes.push(Date.now());
       const inWipe = [...wiping].find(([b]) => b.sizeMb === sizeMb)?.[1];
       if (inWipe && !pool.some((b) => b.sizeMb === sizeMb)) await inWipe;
       const i = pool.findIndex((b) => b.sizeMb === sizeMb);

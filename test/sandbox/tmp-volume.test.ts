@@ -165,4 +165,40 @@ describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => 
     }
     expect(fs.readdirSync(path.join(root, "parallel", "tmp"))).toEqual([]);
   });
+
+  it("keeps as many volumes ready as were taken in the last minute", async () => {
+    const dir = path.join(root, "demand");
+    const vols = createTmpVolumes({
+      stateDir: dir,
+      uid: 1003,
+      gid: 1003,
+      logger: silentLogger,
+      poolCount: 1,
+      poolSizeMb: 32,
+    });
+    const mountsUnder = () =>
+      fs
+        .readFileSync("/proc/self/mounts", "utf8")
+        .split("\n")
+        .filter((l) => (l.split(" ")[1] ?? "").startsWith(path.join(dir, "tmp") + "/")).length;
+    const until = async (want: number) => {
+      for (let i = 0; i < 200 && mountsUnder() !== want; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return mountsUnder();
+    };
+    try {
+      vols.warm();
+      expect(await until(1)).toBe(1);
+      // A burst of four new sandboxes: the pool refills to four, not to the configured one.
+      const held = await Promise.all(Array.from({ length: 4 }, () => vols.take(32)));
+      expect(await until(8)).toBe(8);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(mountsUnder()).toBe(8);
+      await Promise.all(held.map((v) => v.release()));
+    } finally {
+      await vols.close();
+    }
+    expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]);
+  });
 });
