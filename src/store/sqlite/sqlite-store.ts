@@ -55,6 +55,11 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
     worker = undefined;
     workerStoppedAt = now();
   };
+  /** After a failure of `w`: rethrown unless the thread is gone, when the caller falls back. */
+  const onWorkerFailure = (w: StoreWorker, err: unknown): void => {
+    if (!(err instanceof StoreWorkerStopped) || closed) throw err;
+    if (w === worker) onWorkerStopped(err);
+  };
   const currentWorker = (): StoreWorker | undefined => {
     if (!worker && workerStoppedAt !== undefined && !closed) {
       if (now() - workerStoppedAt >= WORKER_RESTART_MS) {
@@ -233,8 +238,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       try {
         await w.writeInvocations(rs);
       } catch (err) {
-        if (!(err instanceof StoreWorkerStopped) || closed) throw err;
-        if (w === worker) onWorkerStopped(err);
+        onWorkerFailure(w, err);
         addInvocations(rs);
       }
     },
@@ -245,17 +249,17 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       const row = q.getInvocation.get(requestId);
       return row ? parseData<InvocationRecord>(row) : undefined;
     },
-    // The worker deletes in small batches, off the event loop; an in-memory store has no worker.
+    // The worker deletes in small batches, off the event loop.
     pruneInvocations: async (before) => {
       const w = currentWorker();
       if (w) {
         try {
           return await w.pruneInvocations(before);
         } catch (err) {
-          if (!(err instanceof StoreWorkerStopped) || closed) throw err;
-          if (w === worker) onWorkerStopped(err);
+          onWorkerFailure(w, err);
         }
       }
+      // Without a worker, in one statement on this thread (an in-memory store, or the worker gone).
       return q.pruneInvocations.run(before).changes;
     },
     close: async () => {
