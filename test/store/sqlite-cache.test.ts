@@ -138,6 +138,21 @@ describe("SQLite store worker", () => {
     expect((await store.getInvocation("r3"))?.functionId).toBe(fn.id);
   });
 
+  it("replaces a record of the same request id, in a later batch or the same one", async () => {
+    const fn = fnRecord("p1", "retry");
+    await store.createFunction(fn, fnVersion(fn.id));
+    const first = { ...invocation(fn.id), requestId: "q1", status: "error" as const };
+    const retried = { ...first, status: "success" as const, log: "second attempt" };
+    await store.addInvocations([first, { ...invocation(fn.id), requestId: "q2" }]);
+    await store.addInvocations([retried, { ...invocation(fn.id), requestId: "q3" }]);
+    expect(await store.getInvocation("q1")).toEqual(retried);
+    expect((await store.getInvocation("q3"))?.requestId).toBe("q3");
+    const again = { ...retried, log: "third attempt" };
+    await store.addInvocations([{ ...retried, log: "lost" }, again]);
+    expect(await store.getInvocation("q1")).toEqual(again);
+    expect((await store.getInvocation("q2"))?.requestId).toBe("q2");
+  });
+
   it("prunes old records in batches while writes go on", async () => {
     const fn = fnRecord("p1", "prune");
     await store.createFunction(fn, fnVersion(fn.id));

@@ -174,4 +174,13 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX async_ended ON async_invocations (ended_at) WHERE ended_at IS NOT NULL;
   `,
   },
+  {
+    // Old records are found function by function through invocations_function (function_id,
+    // created_at): one index less to update on every record written (~1 µs of the store worker's
+    // ~8 per record, which competes with the invoke path for the same CPUs).
+    id: "0009-invocations-created-dropped",
+    sql: `
+  DROP INDEX IF EXISTS invocations_created;
+  `,
+  },
 ];

@@ -73,12 +73,14 @@ db.pragma("busy_timeout = 5000");
 db.pragma("synchronous = NORMAL");
 db.pragma("foreign_keys = ON");
 db.pragma("wal_autocheckpoint = 0");
-const insert = db.prepare(
-  "INSERT OR REPLACE INTO invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)",
-);
-const insertOne = (r) => insert.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
+// A batch goes in with plain inserts, cheaper than OR REPLACE; a batch that repeats a request id
+// (an async retry) or names a deleted function fails as a whole and goes in row by row.
+const COLUMNS = "invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)";
+const insert = db.prepare("INSERT INTO " + COLUMNS);
+const replace = db.prepare("INSERT OR REPLACE INTO " + COLUMNS);
+const insertOne = (r) => replace.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
 const insertAll = db.transaction((rows) => {
-  for (const r of rows) insertOne(r);
+  for (const r of rows) insert.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
 });
 const checkpoint = () => {
   try {
@@ -89,25 +91,38 @@ const checkpoint = () => {
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
 const PRUNE_BATCH = 2000;
-const pruneBatch = db.prepare(
-  "DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE created_at < ? LIMIT " +
-    PRUNE_BATCH +
-    ")",
-);
+// Function by function, through invocations_function (function_id, created_at): every record
+// belongs to a function that exists (foreign key, ON DELETE CASCADE).
+// Prepared at the first prune: the worker also serves files that only hold the invocations table.
+let functionIds;
+let pruneBatch;
 let closed = false;
 const prune = (m) => {
   let deleted = 0;
+  let ids;
+  try {
+    functionIds ??= db.prepare("SELECT id FROM functions").pluck();
+    pruneBatch ??= db.prepare(
+      "DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE function_id = ? AND created_at < ? LIMIT " +
+        PRUNE_BATCH +
+        ")",
+    );
+    ids = functionIds.all();
+  } catch (err) {
+    return parentPort.postMessage({ id: m.id, deleted, error: String(err && err.message ? err.message : err) });
+  }
   const step = () => {
     if (closed) return parentPort.postMessage({ id: m.id, deleted });
+    if (ids.length === 0) return parentPort.postMessage({ id: m.id, deleted });
     let n;
     try {
-      n = pruneBatch.run(m.before).changes;
+      n = pruneBatch.run(ids[0], m.before).changes;
     } catch (err) {
       return parentPort.postMessage({ id: m.id, deleted, error: String(err && err.message ? err.message : err) });
     }
     deleted += n;
-    if (n < PRUNE_BATCH) parentPort.postMessage({ id: m.id, deleted });
-    else setImmediate(step);
+    if (n < PRUNE_BATCH) ids.shift();
+    setImmediate(step);
   };
   step();
 };

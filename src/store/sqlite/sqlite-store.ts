@@ -113,7 +113,10 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       "INSERT OR REPLACE INTO invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)",
     ),
     getInvocation: db.prepare("SELECT data FROM invocations WHERE request_id = ?"),
-    pruneInvocations: db.prepare("DELETE FROM invocations WHERE created_at < ?"),
+    functionIds: db.prepare("SELECT id FROM functions").pluck(),
+    pruneInvocations: db.prepare(
+      "DELETE FROM invocations WHERE function_id = ? AND created_at < ?",
+    ),
   };
 
   const count = (row: unknown): number => z.object({ n: z.number() }).parse(row).n;
@@ -259,8 +262,13 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
           onWorkerFailure(w, err);
         }
       }
-      // Without a worker, in one statement on this thread (an in-memory store, or the worker gone).
-      return q.pruneInvocations.run(before).changes;
+      // Without a worker (an in-memory store, or the worker gone), here: function by function,
+      // through invocations_function, as the worker does.
+      let deleted = 0;
+      for (const id of q.functionIds.all() as string[]) {
+        deleted += q.pruneInvocations.run(id, before).changes;
+      }
+      return deleted;
     },
     close: async () => {
       if (closed) return;
