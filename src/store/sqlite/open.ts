@@ -82,6 +82,19 @@ const insertOne = (r) => replace.run(r.requestId, r.functionId, r.startedAt, JSO
 const insertAll = db.transaction((rows) => {
   for (const r of rows) insert.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
 });
+// Still one transaction: a failed row (its function deleted meanwhile: foreign key) undoes only
+// its own statement and must not lose the others. Returns the last row's error, if any.
+const insertEach = db.transaction((rows) => {
+  let error;
+  for (const r of rows) {
+    try {
+      insertOne(r);
+    } catch (err) {
+      error = String(err && err.message ? err.message : err);
+    }
+  }
+  return error;
+});
 const checkpoint = () => {
   try {
     db.pragma("wal_checkpoint(PASSIVE)");
@@ -133,14 +146,7 @@ parentPort.on("message", (m) => {
     try {
       insertAll(m.rows);
     } catch {
-      // One bad row (its function deleted meanwhile: foreign key) must not lose the others.
-      for (const r of m.rows) {
-        try {
-          insertOne(r);
-        } catch (err) {
-          error = String(err && err.message ? err.message : err);
-        }
-      }
+      error = insertEach(m.rows);
     }
     parentPort.postMessage({ id: m.id, error });
     return;
