@@ -30,8 +30,13 @@ export interface AppOptions {
   fastRoute?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
-/** Node's default is 5 s; Fastify's own server would set 72 s (its default), so ours does too. */
+/**
+ * What Fastify sets on a server it makes itself (its defaults), so that ours behaves the same:
+ * keep-alive 72 s (Node's own is 5 s), no limit on the time to receive a request (Node's is 300 s,
+ * which a large package upload over a slow link could exceed).
+ */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+const REQUEST_TIMEOUT_MS = 0;
 
 /**
  * The Fastify instance with fngraph's conventions: every body kept raw (AK/SK signs the bytes;
@@ -55,6 +60,7 @@ export function createApp(opts: AppOptions): FastifyInstance {
           : handler,
       );
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
       return server;
     },
   });

@@ -2,6 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { request } from "undici";
+import { createApp } from "../../src/api/app.js";
 import { createFastInvoke, type FastInvokeDeps } from "../../src/api/fast-invoke.js";
 import { FsError } from "../../src/core/errors.js";
 import { silentLogger } from "../../src/core/logger.js";
@@ -102,6 +103,10 @@ describe("the invoke fast path", () => {
     const a = await call(path("echo"), "{}");
     expect(a.headers["connection"]).toBe("keep-alive");
     expect(a.headers["keep-alive"]).toBe("timeout=72");
+    // The server the app makes for itself has Fastify's timeouts, not Node's.
+    const app = createApp({ logger: silentLogger, fastRoute: () => false });
+    expect([app.server.keepAliveTimeout, app.server.requestTimeout]).toEqual([72_000, 0]);
+    await app.close();
   });
 });
 
