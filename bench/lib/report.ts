@@ -14,6 +14,14 @@ export interface Row {
   detail: unknown;
 }
 
+/** A row's figures from a measured run (sequential or load): p50, p99 and req/s. */
+export function measured(r: {
+  latency: { p50: number; p99: number };
+  reqPerSec: number;
+}): Pick<Row, "p50Ms" | "tailMs" | "tailLabel" | "reqPerSec"> {
+  return { p50Ms: r.latency.p50, tailMs: r.latency.p99, tailLabel: "p99", reqPerSec: r.reqPerSec };
+}
+
 export function fmtMs(n: number): string {
   if (!Number.isFinite(n)) return "—";
   if (n < 0) return `−${fmtMs(-n)}`;

@@ -5,6 +5,7 @@ import { EVENT, NODE_BUSY_10MS, NODE_NOOP } from "../lib/handlers.js";
 import { load, sequential, type Target } from "../lib/measure.js";
 import { descendants, pssMb } from "../lib/memory.js";
 import { startOffline, type Offline } from "../lib/peers.js";
+import { measured } from "../lib/report.js";
 import { round, summarize } from "../lib/stats.js";
 
 const offlineTarget = (o: Offline, fn: string): Target => ({
@@ -40,10 +41,7 @@ export async function peersSection(ctx: BenchContext): Promise<void> {
         section: "latency",
         scenario: `${h === "noop" ? "noop" : "busy 10 ms"}, c=1 · serverless-offline`,
         system: "serverless-offline",
-        p50Ms: r.latency.p50,
-        tailMs: r.latency.p99,
-        tailLabel: "p99",
-        reqPerSec: r.reqPerSec,
+        ...measured(r),
         notes: r.errors ? `${r.errors} non-200` : "Lambda Invoke API, worker threads",
         detail: r,
       });
@@ -69,10 +67,7 @@ export async function peersSection(ctx: BenchContext): Promise<void> {
         section: "throughput",
         scenario: `${h === "noop" ? "noop" : "busy 10 ms"}, c=${plan.connections} · serverless-offline`,
         system: "serverless-offline",
-        p50Ms: r.latency.p50,
-        tailMs: r.latency.p99,
-        tailLabel: "p99",
-        reqPerSec: r.reqPerSec,
+        ...measured(r),
         notes: [r.non2xx ? `${r.non2xx} non-2xx` : "", r.errors ? `${r.errors} errors` : ""]
           .filter(Boolean)
           .join("; "),

@@ -10,7 +10,7 @@ import {
 } from "../lib/functions.js";
 import { NODE_BUSY_10MS, NODE_NOOP } from "../lib/handlers.js";
 import { load, sequential, warmupLoad, type LoadResult } from "../lib/measure.js";
-import { latencyOverhead, throughputShare } from "../lib/report.js";
+import { latencyOverhead, measured, throughputShare } from "../lib/report.js";
 import { cpuMillicoresFor } from "../../src/sandbox/cgroups.js";
 
 const HANDLERS = [
@@ -60,10 +60,7 @@ export async function latencySection(ctx: BenchContext): Promise<void> {
       section: "latency",
       scenario: `${h.label}, c=1 · floor`,
       system: "floor",
-      p50Ms: floor.latency.p50,
-      tailMs: floor.latency.p99,
-      tailLabel: "p99",
-      reqPerSec: floor.reqPerSec,
+      ...measured(floor),
       detail: floor,
     });
     const capped = h.key === "busy" && ctx.tier !== "C";
@@ -78,10 +75,7 @@ export async function latencySection(ctx: BenchContext): Promise<void> {
         section: "latency",
         scenario: `${h.label}, c=1 · ${label}`,
         system: "fngraph",
-        p50Ms: fn.latency.p50,
-        tailMs: fn.latency.p99,
-        tailLabel: "p99",
-        reqPerSec: fn.reqPerSec,
+        ...measured(fn),
         vsFloor: latencyOverhead(fn.latency.p50, floor.latency.p50),
         notes: [
           `p99 ${latencyOverhead(fn.latency.p99, floor.latency.p99)}`,
@@ -133,10 +127,7 @@ export async function throughputSection(ctx: BenchContext): Promise<void> {
       section: "throughput",
       scenario: `${h.label}, c=${c} · floor`,
       system: "floor",
-      p50Ms: floor.latency.p50,
-      tailMs: floor.latency.p99,
-      tailLabel: "p99",
-      reqPerSec: floor.reqPerSec,
+      ...measured(floor),
       notes: ["1 process", ...loadNotes(floor)].join("; "),
       detail: floor,
     });
@@ -148,10 +139,7 @@ export async function throughputSection(ctx: BenchContext): Promise<void> {
         section: "throughput",
         scenario: `${h.label}, c=${c} · proxy`,
         system: "proxy",
-        p50Ms: proxy.latency.p50,
-        tailMs: proxy.latency.p99,
-        tailLabel: "p99",
-        reqPerSec: proxy.reqPerSec,
+        ...measured(proxy),
         vsFloor: throughputShare(proxy.reqPerSec, floor.reqPerSec),
         notes: [
           "bare HTTP → one fd-3 frame → the Node shim in a child process (no sandbox) → back; nothing else",
@@ -203,10 +191,7 @@ export async function throughputSection(ctx: BenchContext): Promise<void> {
         section: "throughput",
         scenario,
         system: "fngraph",
-        p50Ms: r.latency.p50,
-        tailMs: r.latency.p99,
-        tailLabel: "p99",
-        reqPerSec: r.reqPerSec,
+        ...measured(r),
         vsFloor: throughputShare(r.reqPerSec, floor.reqPerSec),
         notes: [
           ...(instances === undefined
