@@ -54,9 +54,16 @@ describe("Python runtime", () => {
           deadline: Date.now() + 10_000,
           userData: { greeting: "hi" },
           accessKey: "ak",
+          secretKey: "sk",
           securityToken: "st",
           authToken: "tok",
-          headers: { "x-cff-workflow-id": "wf" },
+          invokeType: "async",
+          headers: {
+            "x-cff-workflow-id": "wf",
+            "x-cff-workflow-run-id": "wfr",
+            "x-cff-workflow-state-id": "wfs",
+            "x-cff-security-secret-key": "ssk",
+          },
         },
       ),
     );
@@ -77,6 +84,13 @@ describe("Python runtime", () => {
       package: "pkg",
       alias: "a1",
       workflowId: "wf",
+      workflowRunId: "wfr",
+      workflowStateId: "wfs",
+      secretKey: "sk",
+      // No x-cff-security-access-key header: the function's own access key.
+      securityAccessKey: "ak",
+      securitySecretKey: "ssk",
+      invokeType: "async",
       env: { greeting: "hi", RUNTIME_FUNC_NAME: "pyfn", NODE_EXTRA_CA_CERTS: null },
     });
     expect(r.cwd).toBe(

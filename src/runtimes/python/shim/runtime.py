@@ -104,20 +104,8 @@ class Context(object):
         self._ud = c.get("userData") or {}
         self._logger = None
 
-    def getRequestID(self):
-        return self._c.get("requestId", "")
-
     def getRemainingTimeInMilliSeconds(self):
         return max(0, int(self._c.get("deadline", 0) - time.time() * 1000))
-
-    def getRunningTimeInSeconds(self):
-        return self._c.get("timeoutSeconds", 0)
-
-    def getAccessKey(self):
-        return self._c.get("accessKey", "")
-
-    def getSecretKey(self):
-        return self._c.get("secretKey", "")
 
     def getSecurityAccessKey(self):
         return self._h.get("x-cff-security-access-key") or self.getAccessKey()
@@ -125,52 +113,40 @@ class Context(object):
     def getSecuritySecretKey(self):
         return self._h.get("x-cff-security-secret-key") or self.getSecretKey()
 
-    def getSecurityToken(self):
-        return self._c.get("securityToken", "")
-
-    def getToken(self):
-        return self._c.get("authToken", "")
-
     def getUserData(self, key, default=None):
         return self._ud.get(key, default)
-
-    def getFunctionName(self):
-        return self._c.get("functionName", "")
-
-    def getVersion(self):
-        return self._c.get("version", "")
-
-    def getMemorySize(self):
-        return self._c.get("memorySize", 0)
-
-    def getCPUNumber(self):
-        return self._c.get("cpuMillicores", 0)
-
-    def getProjectID(self):
-        return self._c.get("projectId", "")
-
-    def getPackage(self):
-        return self._c.get("package", "")
-
-    def getAlias(self):
-        return self._c.get("alias", "")
-
-    def getInvokeType(self):
-        return self._c.get("invokeType", "sync")
 
     def getLogger(self):
         if self._logger is None:
             self._logger = _Logger(self.getRequestID())
         return self._logger
 
-    def getWorkflowID(self):
-        return self._h.get("x-cff-workflow-id", "")
 
-    def getWorkflowRunID(self):
-        return self._h.get("x-cff-workflow-run-id", "")
+def _getter(table, key, default):
+    return lambda self: getattr(self, table).get(key, default)
 
-    def getWorkflowStateID(self):
-        return self._h.get("x-cff-workflow-state-id", "")
+
+# The plain getters: method -> (field of the context message or its headers, default).
+for _name, _table, _key, _default in (
+    ("getRequestID", "_c", "requestId", ""),
+    ("getRunningTimeInSeconds", "_c", "timeoutSeconds", 0),
+    ("getAccessKey", "_c", "accessKey", ""),
+    ("getSecretKey", "_c", "secretKey", ""),
+    ("getSecurityToken", "_c", "securityToken", ""),
+    ("getToken", "_c", "authToken", ""),
+    ("getFunctionName", "_c", "functionName", ""),
+    ("getVersion", "_c", "version", ""),
+    ("getMemorySize", "_c", "memorySize", 0),
+    ("getCPUNumber", "_c", "cpuMillicores", 0),
+    ("getProjectID", "_c", "projectId", ""),
+    ("getPackage", "_c", "package", ""),
+    ("getAlias", "_c", "alias", ""),
+    ("getInvokeType", "_c", "invokeType", "sync"),
+    ("getWorkflowID", "_h", "x-cff-workflow-id", ""),
+    ("getWorkflowRunID", "_h", "x-cff-workflow-run-id", ""),
+    ("getWorkflowStateID", "_h", "x-cff-workflow-state-id", ""),
+):
+    setattr(Context, _name, _getter(_table, _key, _default))
 
 
 def _init_context(timeout_ms):
@@ -205,8 +181,6 @@ def _init_context(timeout_ms):
 
 # ---- loading -----------------------------------------------------------------------------------
 def _resolve(handler):
-    import importlib
-
     mod_name, sep, fn_name = handler.rpartition(".")
     if not sep or not mod_name or not fn_name:
         raise ValueError("handler '%s' is not of the form <module>.<function>" % handler)
@@ -301,6 +275,11 @@ def _clear_refs():
         pass
 
 
+def _failed(rid, code, prefix, exc, with_stack):
+    error = _payload(prefix, exc, with_stack)
+    return {"type": "result", "id": rid, "ok": False, "errorCode": code, "error": error}
+
+
 def _invoke(msg):
     rid = msg["id"]
     _clear_refs()
@@ -315,29 +294,11 @@ def _invoke(msg):
         try:
             reply = {"type": "result", "id": rid, "ok": True, "result": _serialize(value)}
         except Exception as exc:
-            reply = {
-                "type": "result",
-                "id": rid,
-                "ok": False,
-                "errorCode": 4007,
-                "error": _payload("function result is invalid, error: ", exc, False),
-            }
+            reply = _failed(rid, 4007, "function result is invalid, error: ", exc, False)
     except MemoryError as exc:
-        reply = {
-            "type": "result",
-            "id": rid,
-            "ok": False,
-            "errorCode": 4205,
-            "error": _payload("runtime memory limit exceeded: ", exc, True),
-        }
+        reply = _failed(rid, 4205, "runtime memory limit exceeded: ", exc, True)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included: the user's doing
-        reply = {
-            "type": "result",
-            "id": rid,
-            "ok": False,
-            "errorCode": 4002,
-            "error": _payload("function invocation exception, error: ", exc, True),
-        }
+        reply = _failed(rid, 4002, "function invocation exception, error: ", exc, True)
     reply["durationMs"] = (time.perf_counter() - start) * 1000.0
     _flush()
     reply["maxRssKb"] = _max_rss_kb() if _measure_rss else 0
