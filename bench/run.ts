@@ -39,6 +39,8 @@ const USAGE = `usage: npm run bench -- [options]
   --ref <git-ref>       compile and run a committed snapshot (e.g. HEAD) instead of the working tree
   --memory <MB>         memory_size of the bench functions (default 128; CPU quota follows it)
   --use-dist            run the existing dist/ (bin/fngraph.js) instead of compiling the tree
+  --node-options=<opts> node options for the server, e.g. --node-options="--cpu-prof --cpu-prof-dir=/tmp/p"
+                        (the profile is written when the bench stops the server)
   --out <file>          JSON output (default bench/results/<YYYY-MM-DD>[-quick|-partial].json)
   -h, --help`;
 
@@ -55,6 +57,7 @@ function parseCli(): {
   ref: string | undefined;
   memoryMb: number;
   out: string | undefined;
+  nodeArgs: string[];
 } {
   const { values } = parseArgs({
     options: {
@@ -65,6 +68,7 @@ function parseCli(): {
       ref: { type: "string" },
       memory: { type: "string", default: "128" },
       out: { type: "string" },
+      "node-options": { type: "string", default: "" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -90,6 +94,7 @@ function parseCli(): {
     ref: values.ref,
     memoryMb: Number(values.memory),
     out: values.out,
+    nodeArgs: values["node-options"].split(/\s+/).filter(Boolean),
   };
 }
 
@@ -134,6 +139,7 @@ async function main(): Promise<number> {
       useDist: cli.useDist,
       ref: cli.ref,
       log,
+      nodeArgs: cli.nodeArgs,
     });
     log(`server: pid ${server.pid}, ${server.credentials.endpoint}, data ${server.dataDir}`);
     api = await createFnApi(server.credentials);
@@ -166,6 +172,7 @@ async function main(): Promise<number> {
           ref: cli.ref,
           log,
           env,
+          nodeArgs: cli.nodeArgs,
         }),
     };
     for (const name of selected) await SECTIONS[name](ctx);

@@ -32,6 +32,8 @@ export interface ServerOptions {
    * cold starts are plain ones; the scaling section starts a second server with it on.
    */
   env?: Record<string, string>;
+  /** Node options before the entry script (e.g. `--cpu-prof` for a profile of the server). */
+  nodeArgs?: readonly string[];
 }
 
 export interface Server {
@@ -154,6 +156,7 @@ export async function startServer(opts: ServerOptions): Promise<Server> {
   }
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "fngraph-bench-"));
   const args = [
+    ...(opts.nodeArgs ?? []),
     entry,
     "serve",
     "--host",
