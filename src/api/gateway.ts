@@ -124,8 +124,10 @@ async function invokeSync(
     timedOut = true;
     abort.abort();
   }, timeoutMs);
+  // A client that leaves takes a waiting call out of the queue; a running one runs on.
+  const gone = new AbortController();
   req.raw.once("close", () => {
-    if (!reply.sent && req.raw.destroyed) abort.abort();
+    if (!reply.sent && req.raw.destroyed) gone.abort();
   });
   let result;
   try {
@@ -136,6 +138,7 @@ async function invokeSync(
       kind: "sync",
       headers: call.headers,
       signal: abort.signal,
+      callerGone: gone.signal,
     });
   } finally {
     deps.clock.clearTimeout(timer);

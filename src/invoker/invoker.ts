@@ -109,7 +109,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       const pool = getPool(req.target, memoryMb);
       let lease: Lease;
       try {
-        lease = await pool.acquire(req.signal);
+        lease = await pool.acquire(waitSignal(req));
       } catch (err) {
         if (err instanceof StartFailure)
           return startFailureResult(req, err, memoryMb, startedAt, versionLabel);
@@ -381,4 +381,10 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       await opts.prewarm?.close();
     },
   };
+}
+
+/** What takes a call out of the queue: a stop, or its caller leaving. */
+function waitSignal(req: InvokeRequest): AbortSignal | undefined {
+  const { signal, callerGone } = req;
+  return signal && callerGone ? AbortSignal.any([signal, callerGone]) : (signal ?? callerGone);
 }

@@ -19,7 +19,17 @@ export interface InvokeRequest {
   headers?: Record<string, string>;
   /** Per-call memory (X-Cff-Instance-Memory with enable_dynamic_memory). */
   memoryMb?: number;
+  /**
+   * Stops the call, waiting or running: a running call ends with 4208 (its instance is killed
+   * when the call had it to itself). Async cancels, the gateway's timeout.
+   */
   signal?: AbortSignal;
+  /**
+   * The caller stopped waiting (its connection closed): a call still waiting for an instance
+   * leaves the queue, a running one runs on to its end or timeout, unread, as FunctionGraph runs
+   * a sync call whose client left. Its instance stays warm (docs/decisions.md).
+   */
+  callerGone?: AbortSignal;
 }
 
 /**

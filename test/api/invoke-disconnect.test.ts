@@ -31,8 +31,16 @@ async function until(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
   return fn();
 }
 
+const summaryOf = (headers: Record<string, unknown>): { coldStart?: boolean } =>
+  JSON.parse(String(headers["x-cff-invoke-summary"])) as { coldStart?: boolean };
+
+const health = async (): Promise<{ instances: number; queued: number }> => {
+  const h = await t.api("GET", "/healthz");
+  return (h.json as { invoker: { instances: number; queued: number } }).invoker;
+};
+
 describe("a client that goes away", () => {
-  it("has its call cancelled, on every connection that carried calls before", async () => {
+  it("leaves its running call to run to its end, and the instance warm for the next caller", async () => {
     // Keep-alive calls first: the connection's abort signal has already served calls.
     const url = new URL(t.endpoint + t.v2("/fgs/functions/slow/invocations"));
     const agent = new (await import("node:http")).Agent({ keepAlive: true, maxSockets: 1 });
@@ -55,20 +63,58 @@ describe("a client that goes away", () => {
     }
     expect(await instances()).toBe(1);
 
-    // A 50 s call on the same connection, then the client drops the connection.
-    const req = post(50_000);
+    // A 2 s call on the same connection, then the client drops the connection.
+    const req = post(2000);
     req.on("error", () => {});
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 300));
     req.destroy();
     agent.destroy();
-    // The cancelled call's instance is killed (4208): it does not run on for 50 s.
-    expect(await until(async () => (await instances()) === 0, 10_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    // The call runs on (concurrent_num 1): its instance is still there and still busy, so a
+    // caller now gets a second instance.
+    expect(await instances()).toBe(1);
+    const meanwhile = await t.api("POST", t.v2("/fgs/functions/slow/invocations"), { ms: 1 });
+    expect(meanwhile.status).toBe(200);
+    expect(summaryOf(meanwhile.headers).coldStart).toBe(true);
+    expect(await instances()).toBe(2);
 
-    // The function still serves new callers.
-    const next = await t.api("POST", t.v2("/fgs/functions/slow/invocations"), { ms: 1 });
-    expect(next.status).toBe(200);
-    expect(next.json).toEqual({ slept: 1 });
-    expect(next.headers["x-cff-request-id"]).toBe(next.headers["x-request-id"]);
+    // Once the call has ended, both instances serve warm calls; none was stopped.
+    await new Promise((r) => setTimeout(r, 2000));
+    const [a, b] = await Promise.all([
+      t.api("POST", t.v2("/fgs/functions/slow/invocations"), { ms: 300 }),
+      t.api("POST", t.v2("/fgs/functions/slow/invocations"), { ms: 300 }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.json).toEqual({ slept: 300 });
+    expect([summaryOf(a.headers).coldStart, summaryOf(b.headers).coldStart]).toEqual([
+      false,
+      false,
+    ]);
+    expect(await instances()).toBe(2);
+    expect(a.headers["x-cff-request-id"]).toBe(a.headers["x-request-id"]);
+  });
+
+  it("takes its call out of the queue while the call waits for an instance", async () => {
+    await deployFunction(t, "slow-one", "Node.js20.15", fixtureFiles("node-slow"), {
+      timeout: 60,
+      strategy_config: { concurrency: 1, concurrent_num: 1 },
+    });
+    const before = (await health()).instances;
+    const busy = t.api("POST", t.v2("/fgs/functions/slow-one/invocations"), { ms: 4000 });
+    expect(await until(async () => (await health()).instances === before + 1, 10_000)).toBe(true);
+    // The one instance is busy: this call waits in the queue until its client leaves.
+    const url = new URL(t.endpoint + t.v2("/fgs/functions/slow-one/invocations"));
+    const queued = httpRequest(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-auth-token": t.token },
+    });
+    queued.on("error", () => {});
+    queued.end(JSON.stringify({ ms: 1 }));
+    expect(await until(async () => (await health()).queued === 1, 5000)).toBe(true);
+    queued.destroy();
+    // Well before the busy call ends (it would take the instance then).
+    expect(await until(async () => (await health()).queued === 0, 1500)).toBe(true);
+    expect((await busy).status).toBe(200);
   });
 });
 
