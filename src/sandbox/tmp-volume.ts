@@ -52,10 +52,11 @@ const CREATE_SCRIPT = [
   "flock 9",
   // Direct I/O, where the backing file system offers it (tmpfs before 6.6 does not: EINVAL).
   'dev=$(losetup --find --show --direct-io=on "$1" 2>/dev/null) || dev=$(losetup --find --show "$1")',
-  "flock -u 9",
+  // Closing the lock file releases the lock, without a seventh program (`flock -u`); the mount
+  // point's mode is set by the caller. Each program started costs ~5 ms of CPU on a slow VM.
+  "exec 9>&-",
   // noinit_itable: the sparse image already reads as zeros, skip the background zeroing.
   'mount -t ext4 -o nosuid,nodev,noatime,noinit_itable "$dev" "$2" || { losetup -d "$dev"; exit 1; }',
-  'chmod 0711 "$2"',
 ].join("\n");
 
 /** A volume whose image holds more than this (bytes on the host disk) is not recycled. */
@@ -136,6 +137,8 @@ export function createTmpVolumes(opts: {
       await releaseOne(img, mnt);
       throw new Error(`cannot create the sandbox /tmp volume: ${r.stderr.trim()}`);
     }
+    // The file system's root, now mounted there: root-owned, entered by the instances' ids.
+    fs.chmodSync(mnt, 0o711);
     return { img, mnt, sizeMb };
   };
   const destroy = (b: Backing): Promise<void> => {
