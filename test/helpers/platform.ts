@@ -44,7 +44,8 @@ export async function startTestPlatform(
       port: 0,
       gatewayPort: 0,
       dataDir,
-      logLevel: "silent",
+      // FNGRAPH_TEST_LOG_LEVEL=error shows the platforms' own errors (the cause behind a 500).
+      logLevel: process.env["FNGRAPH_TEST_LOG_LEVEL"] ?? "silent",
       // The real sandbox by default (tier A here and in CI); FNGRAPH_TEST_ISOLATION=C runs the
       // suite with plain processes on machines without bwrap or root.
       isolation: process.env["FNGRAPH_TEST_ISOLATION"] ?? "auto",
