@@ -125,7 +125,12 @@ export async function startPlatform(
           favorDynmods: config.cgroupFavorDynmods,
           dataDir: config.dataDir,
           logger: sandboxLogger,
-          createPlain: () => createPlainProcessSandbox({ logger: sandboxLogger }),
+          // Under the data dir, so a restart finds and deletes what a killed platform left.
+          createPlain: () =>
+            createPlainProcessSandbox({
+              logger: sandboxLogger,
+              tmpRoot: path.join(config.dataDir, "sandbox", "plain-tmp"),
+            }),
         }));
     closers.push(() => sandbox.close());
 

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Duplex, Readable } from "node:stream";
@@ -8,7 +8,11 @@ import type { Sandbox, SandboxExit, SandboxPaths, SandboxProcess, SandboxSpec } 
 
 export interface PlainProcessSandboxOptions {
   logger: Logger;
-  /** Parent of the per-instance scratch dirs; default a fresh `<os.tmpdir()>/fngraph-c-*`. */
+  /**
+   * Where the per-instance scratch dirs go: in `<tmpRoot>/<pid>`, deleted at close. At start the
+   * dirs of platforms no longer running (killed, crashed) are deleted. Default: a fresh
+   * `<os.tmpdir()>/fngraph-c-*`, deleted at close.
+   */
   tmpRoot?: string;
 }
 
@@ -21,8 +25,12 @@ const CLOSE_GRACE_MS = 2000;
  * group, so kill() takes its children too (unless they setsid away: tier C cannot stop that).
  */
 export function createPlainProcessSandbox(opts: PlainProcessSandboxOptions): Sandbox {
-  const ownTmpRoot = opts.tmpRoot === undefined;
-  const tmpRoot = opts.tmpRoot ?? mkdtempSync(path.join(os.tmpdir(), "fngraph-c-"));
+  if (opts.tmpRoot !== undefined) sweepDeadPlatforms(opts.tmpRoot);
+  const tmpRoot =
+    opts.tmpRoot !== undefined
+      ? path.join(opts.tmpRoot, String(process.pid))
+      : mkdtempSync(path.join(os.tmpdir(), "fngraph-c-"));
+  mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
   const live = new Set<SandboxProcess>();
   const logger = opts.logger.child({ sandbox: "C" });
 
@@ -132,7 +140,29 @@ export function createPlainProcessSandbox(opts: PlainProcessSandboxOptions): San
     launch,
     async close() {
       await Promise.all([...live].map((p) => p.kill()));
-      if (ownTmpRoot) rmSync(tmpRoot, { recursive: true, force: true });
+      rmSync(tmpRoot, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Delete the scratch dirs (`<root>/<pid>`) of platforms that are not running any more: a platform
+ * killed with -9 never deleted its own (its instances end when their channel closes).
+ */
+function sweepDeadPlatforms(root: string): void {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  for (const e of readdirSync(root)) {
+    const pid = Number(e);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) continue;
+    rmSync(path.join(root, e), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
