@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { processAlive } from "../core/process-alive.js";
 
 /**
  * Temp names carry the owning pid (`<label>-p<pid>-<random>`), so a store starting up can tell
@@ -15,19 +16,8 @@ export function tempName(dir: string, label: string): string {
 export async function sweepTempDir(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
     const pid = /-p(\d+)-/.exec(name)?.[1];
-    if (pid !== undefined && isAlive(Number(pid))) continue;
+    if (pid !== undefined && (Number(pid) === process.pid || processAlive(Number(pid)))) continue;
     await rm(join(dir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive but another user's.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

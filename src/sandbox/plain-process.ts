@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Duplex, Readable } from "node:stream";
 import type { Logger } from "../core/logger.js";
+import { processAlive } from "../core/process-alive.js";
 import type { Sandbox, SandboxExit, SandboxPaths, SandboxProcess, SandboxSpec } from "./types.js";
 
 export interface PlainProcessSandboxOptions {
@@ -153,16 +154,7 @@ function sweepDeadPlatforms(root: string): void {
   mkdirSync(root, { recursive: true, mode: 0o700 });
   for (const e of readdirSync(root)) {
     const pid = Number(e);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) continue;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
     rmSync(path.join(root, e), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
