@@ -14,8 +14,8 @@ import type { ExecResult } from "./exec.js";
  * Where there is no /usr/bin/python3, or the helper cannot be started, `run()` forks as before.
  */
 const HELPER_SOURCE = String.raw`
-import json, subprocess, sys, threading
-ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+import json, os, subprocess, sys, threading
+ENV = {"PATH": os.environ["PATH"]}
 lock = threading.Lock()
 def reply(msg):
     line = json.dumps(msg) + "\n"
@@ -41,6 +41,8 @@ for line in sys.stdin:
 `;
 
 const PYTHON = "/usr/bin/python3";
+/** The whole environment of every helper command (and of the helper, which passes it on). */
+export const HELPER_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 /** After the helper died, it is started again at most this often; meanwhile commands fork. */
 const RESTART_MS = 10_000;
 
@@ -62,7 +64,7 @@ function startHelper(): Helper | undefined {
   try {
     child = spawn(PYTHON, ["-I", "-S", "-c", HELPER_SOURCE], {
       stdio: ["pipe", "pipe", "ignore"],
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+      env: { PATH: HELPER_PATH },
     });
   } catch {
     unavailableUntil = Date.now() + RESTART_MS;
@@ -86,7 +88,7 @@ function startHelper(): Helper | undefined {
       pending.delete(m.id);
       done?.({ code: m.code, stdout: m.stdout, stderr: m.stderr });
     }
-    if (pending.size === 0) idle(child);
+    if (pending.size === 0) setBusy(child, false);
   });
   const gone = (): void => {
     if (helper !== child) return;
@@ -102,21 +104,21 @@ function startHelper(): Helper | undefined {
   child.on("error", gone);
   child.stdin.on("error", gone);
   helper = child;
-  idle(child);
+  setBusy(child, false);
   return child;
 }
 
-/** Nothing pending: the helper must not keep the platform's process alive. */
-function idle(child: Helper): void {
-  child.unref();
-  (child.stdout as Readable & { unref?: () => void }).unref?.();
-  (child.stdin as Writable & { unref?: () => void }).unref?.();
-}
+type Refable = { ref?: () => void; unref?: () => void };
 
-function busy(child: Helper): void {
-  child.ref();
-  (child.stdout as Readable & { ref?: () => void }).ref?.();
-  (child.stdin as Writable & { ref?: () => void }).ref?.();
+/**
+ * Keep the platform's process alive while commands are pending (`busy`), not while the helper
+ * merely waits for work.
+ */
+function setBusy(child: Helper, busy: boolean): void {
+  for (const h of [child, child.stdout as Refable, child.stdin as Refable]) {
+    if (busy) h.ref?.();
+    else h.unref?.();
+  }
 }
 
 /**
@@ -141,7 +143,7 @@ export function runViaHelper(
           : r,
       ),
     );
-    busy(child);
+    setBusy(child, true);
     child.stdin.write(JSON.stringify({ id, file, args, timeoutMs }) + "\n");
   });
 }

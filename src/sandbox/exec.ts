@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { runViaHelper } from "./exec-helper.js";
+import { HELPER_PATH, runViaHelper } from "./exec-helper.js";
 
 /** Result of a short helper command (mkfs, mount, losetup, …). */
 export interface ExecResult {
@@ -20,7 +20,7 @@ export function run(file: string, args: string[], timeoutMs = 10_000): Promise<E
     execFile(
       file,
       args,
-      { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }, timeout: timeoutMs, encoding: "utf8" },
+      { env: { PATH: HELPER_PATH }, timeout: timeoutMs, encoding: "utf8" },
       (err, stdout, stderr) => {
         const code =
           err === null ? 0 : typeof err.code === "number" ? err.code : err.killed ? 137 : 1;
