@@ -18,6 +18,7 @@ import { z } from "zod";
 import { createBody } from "../helpers/platform.js";
 import { sdkClient } from "../helpers/sdk.js";
 import { startAsyncPlatform, waitFor } from "../async/helpers.js";
+import { findInvocation } from "../../src/store/sqlite/invocation-rows.js";
 
 let t: Awaited<ReturnType<typeof startAsyncPlatform>>;
 let client: FunctionGraphClient;
@@ -111,9 +112,7 @@ const fgDestination = (urn: string) =>
 
 /** The log of one invocation, from the platform's own records. */
 function invocationLog(requestId: string): string | undefined {
-  const row = t.db().prepare("SELECT data FROM invocations WHERE request_id = ?").get(requestId) as
-    { data: string } | undefined;
-  return row ? (JSON.parse(row.data) as { log: string }).log : undefined;
+  return findInvocation(t.db(), requestId)?.log;
 }
 
 beforeAll(async () => {

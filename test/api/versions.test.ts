@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, zipFiles, type TestPlatform } from "../helpers/platform.js";
 import { taggedCode, versionsApi } from "./versions-helpers.js";
+import { findInvocation } from "../../src/store/sqlite/invocation-rows.js";
 
 let t: TestPlatform;
 let api: ReturnType<typeof versionsApi>;
@@ -247,19 +248,17 @@ describe("versions", () => {
     const viaVersion = await invoke("ver-rec", ":v1");
     const db = new Database(path.join(t.dataDir, "fngraph.db"), { readonly: true });
     try {
-      const read = (id: string) =>
-        db.prepare("SELECT data FROM invocations WHERE request_id = ?").get(id) as
-          { data: string } | undefined;
+      const read = (id: string) => findInvocation(db, id);
       await expect
         .poll(
           () => read(viaVersion.requestId) !== undefined && read(viaAlias.requestId) !== undefined,
         )
         .toBe(true);
-      expect(JSON.parse(read(viaAlias.requestId)!.data)).toMatchObject({
+      expect(read(viaAlias.requestId)).toMatchObject({
         version: "v1",
         alias: "live",
       });
-      expect(JSON.parse(read(viaVersion.requestId)!.data)).toMatchObject({
+      expect(read(viaVersion.requestId)).toMatchObject({
         version: "v1",
         alias: "",
       });

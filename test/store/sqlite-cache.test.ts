@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { newRequestId } from "../../src/core/request-id.js";
 import { openDatabase, startStoreWorker, type StoreWorker } from "../../src/store/sqlite/open.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/types.js";
@@ -118,59 +119,77 @@ describe("SQLite store worker", () => {
     }
   });
 
-  it("writes invocation records; a record of a deleted function does not lose the others", async () => {
-    const fn = fnRecord("p1", "rec");
-    await store.createFunction(fn, fnVersion(fn.id));
-    const rec = (functionId: string, requestId: string) => ({
-      ...invocation(functionId),
-      requestId,
-    });
-    await store
-      .addInvocations([rec(fn.id, "r1"), rec("no-such-function", "r2"), rec(fn.id, "r3")])
-      .then(
+  // Version 7 ids (the platform's own) go many to a row, others one per row.
+  describe.each([
+    ["v4-like", (_at: number, tag: string) => tag],
+    ["v7", (at: number) => newRequestId(at)],
+  ] as const)("with %s request ids", (_kind, makeId) => {
+    it("writes invocation records; a record of a deleted function does not lose the others", async () => {
+      const fn = fnRecord("p1", `rec-${_kind}`);
+      await store.createFunction(fn, fnVersion(fn.id));
+      const now = Date.now();
+      const rec = (functionId: string, tag: string) => ({
+        ...invocation(functionId),
+        requestId: makeId(now, `${_kind}-${tag}`),
+      });
+      const [r1, r2, r3] = [rec(fn.id, "r1"), rec("no-such-function", "r2"), rec(fn.id, "r3")];
+      await store.addInvocations([r1, r2, r3]).then(
         () => {
           throw new Error("the bad record should be reported");
         },
         (err: Error) => expect(err.message).toMatch(/not stored/),
       );
-    expect((await store.getInvocation("r1"))?.functionId).toBe(fn.id);
-    expect(await store.getInvocation("r2")).toBeUndefined();
-    expect((await store.getInvocation("r3"))?.functionId).toBe(fn.id);
-  });
-
-  it("replaces a record of the same request id, in a later batch or the same one", async () => {
-    const fn = fnRecord("p1", "retry");
-    await store.createFunction(fn, fnVersion(fn.id));
-    const first = { ...invocation(fn.id), requestId: "q1", status: "error" as const };
-    const retried = { ...first, status: "success" as const, log: "second attempt" };
-    await store.addInvocations([first, { ...invocation(fn.id), requestId: "q2" }]);
-    await store.addInvocations([retried, { ...invocation(fn.id), requestId: "q3" }]);
-    expect(await store.getInvocation("q1")).toEqual(retried);
-    expect((await store.getInvocation("q3"))?.requestId).toBe("q3");
-    const again = { ...retried, log: "third attempt" };
-    await store.addInvocations([{ ...retried, log: "lost" }, again]);
-    expect(await store.getInvocation("q1")).toEqual(again);
-    expect((await store.getInvocation("q2"))?.requestId).toBe("q2");
-  });
-
-  it("prunes old records in batches while writes go on", async () => {
-    const fn = fnRecord("p1", "prune");
-    await store.createFunction(fn, fnVersion(fn.id));
-    const rec = (i: number, startedAt: string) => ({
-      ...invocation(fn.id),
-      requestId: `p${i}`,
-      startedAt,
+      expect((await store.getInvocation(r1.requestId))?.functionId).toBe(fn.id);
+      expect(await store.getInvocation(r2.requestId)).toBeUndefined();
+      expect((await store.getInvocation(r3.requestId))?.functionId).toBe(fn.id);
     });
-    // More than two of the worker's delete batches (2,000 rows each).
-    const old = Array.from({ length: 4500 }, (_, i) => rec(i, "2020-01-01T00:00:00.000Z"));
-    await store.addInvocations(old);
-    const pruned = store.pruneInvocations("2021-01-01T00:00:00.000Z");
-    const written = store.addInvocations([rec(99_999, "2026-11-29T00:00:00.000Z")]);
-    expect(await pruned).toBe(4500);
-    await written;
-    expect(await store.getInvocation("p0")).toBeUndefined();
-    expect(await store.getInvocation("p4499")).toBeUndefined();
-    expect((await store.getInvocation("p99999"))?.startedAt).toBe("2026-11-29T00:00:00.000Z");
+
+    it("replaces a record of the same request id, in a later batch or the same one", async () => {
+      const fn = fnRecord("p1", `retry-${_kind}`);
+      await store.createFunction(fn, fnVersion(fn.id));
+      const now = Date.now();
+      const id = (tag: string) => makeId(now, `${_kind}-${tag}`);
+      const first = { ...invocation(fn.id), requestId: id("q1"), status: "error" as const };
+      const retried = { ...first, status: "success" as const, log: "second attempt" };
+      const q2 = { ...invocation(fn.id), requestId: id("q2") };
+      const q3 = { ...invocation(fn.id), requestId: id("q3") };
+      await store.addInvocations([first, q2]);
+      await store.addInvocations([retried, q3]);
+      expect(await store.getInvocation(first.requestId)).toEqual(retried);
+      expect(await store.getInvocation(q3.requestId)).toEqual(q3);
+      const again = { ...retried, log: "third attempt" };
+      await store.addInvocations([{ ...retried, log: "lost" }, again]);
+      expect(await store.getInvocation(first.requestId)).toEqual(again);
+      expect(await store.getInvocation(q2.requestId)).toEqual(q2);
+    });
+
+    it("prunes old records in batches while writes go on", async () => {
+      const fn = fnRecord("p1", `prune-${_kind}`);
+      await store.createFunction(fn, fnVersion(fn.id));
+      const rec = (i: number, at: number) => ({
+        ...invocation(fn.id),
+        requestId: makeId(at, `${_kind}-p${i}`),
+        startedAt: new Date(at).toISOString(),
+      });
+      // More than two of the worker's delete batches (2,000 rows each, or 20 rows of a second's
+      // records each: the 4,500 span 90 seconds).
+      const t0 = Date.parse("2020-01-01T00:00:00.000Z");
+      const old = Array.from({ length: 4500 }, (_, i) => rec(i, t0 + i * 20));
+      await store.addInvocations(old);
+      const pruned = store.pruneInvocations("2021-01-01T00:00:00.000Z");
+      const recent = rec(99_999, Date.parse("2026-11-29T00:00:00.000Z"));
+      const written = store.addInvocations([recent]);
+      expect(await pruned).toBe(4500);
+      await written;
+      expect(await store.getInvocation(old[0]!.requestId)).toBeUndefined();
+      expect(await store.getInvocation(old[4499]!.requestId)).toBeUndefined();
+      expect((await store.getInvocation(recent.requestId))?.startedAt).toBe(
+        "2026-11-29T00:00:00.000Z",
+      );
+    });
+  });
+
+  it("refuses a prune once closed", async () => {
     const w = startStoreWorker(file, 1000);
     await w.close();
     await expect(w.pruneInvocations("2030-01-01T00:00:00.000Z")).rejects.toThrow();

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { newRequestId } from "../../src/core/request-id.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   FunctionAlias,
@@ -429,25 +430,37 @@ export function storeContract(target: () => Promise<StoreTarget>): void {
     });
   });
 
-  describe("invocation records", () => {
+  // Ids of version 7 (what the platform mints) are stored many to a row in SQLite, any other id
+  // one per row: both must behave the same.
+  describe.each(["v4", "v7"] as const)("invocation records, %s request ids", (kind) => {
+    const record = (functionId: string, startedAt = "2026-01-01T00:00:00.000Z") => ({
+      ...invocation(functionId),
+      requestId: kind === "v7" ? newRequestId(Date.parse(startedAt)) : randomUUID(),
+      startedAt,
+    });
+
     it("adds, replaces by request id and reads records", async () => {
       const { fn } = await newFunction();
-      const r = invocation(fn.id);
+      const r = record(fn.id);
       await s.store.addInvocation(r);
       expect(await s.store.getInvocation(r.requestId)).toEqual(r);
       const r2 = { ...r, status: "error" as const, errorCode: 4205, log: "second" };
       await s.store.addInvocation(r2);
       expect(await s.store.getInvocation(r.requestId)).toEqual(r2);
+      // Replaced within one batch too (an async retry that lands in the same write).
+      const r3 = { ...r2, log: "third" };
+      await s.store.addInvocations([{ ...r2, log: "lost" }, record(fn.id), r3]);
+      expect(await s.store.getInvocation(r.requestId)).toEqual(r3);
+      expect(await s.store.getInvocation(record(fn.id).requestId)).toBeUndefined();
       expect(await s.store.getInvocation(randomUUID())).toBeUndefined();
     });
 
     it("prunes the records of calls that started before a time", async () => {
       const { fn } = await newFunction();
-      const at = (startedAt: string) => ({ ...invocation(fn.id), startedAt });
-      const older = at("2019-12-31T23:59:59.999Z");
-      const old = at("2020-01-01T12:00:00.000Z");
-      const edge = at("2020-01-02T00:00:00.000Z");
-      const recent = at("2026-01-01T00:00:00.000Z");
+      const older = record(fn.id, "2019-12-31T23:59:59.999Z");
+      const old = record(fn.id, "2020-01-01T12:00:00.000Z");
+      const edge = record(fn.id, "2020-01-02T00:00:00.000Z");
+      const recent = record(fn.id, "2026-01-01T00:00:00.000Z");
       await s.store.addInvocations([older, old, edge, recent]);
       expect(await s.store.pruneInvocations("2020-01-02T00:00:00.000Z")).toBe(2);
       expect(await s.store.getInvocation(older.requestId)).toBeUndefined();
@@ -457,12 +470,17 @@ export function storeContract(target: () => Promise<StoreTarget>): void {
       expect(await s.store.pruneInvocations("2020-01-02T00:00:00.000Z")).toBe(0);
     });
 
-    it("adds a batch of records in one call", async () => {
+    it("adds a batch of records in one call, of several functions", async () => {
       const { fn } = await newFunction();
-      const batch = [invocation(fn.id), invocation(fn.id), invocation(fn.id)];
+      const other = await newFunction();
+      const batch = [record(fn.id), record(other.fn.id), record(fn.id), record(fn.id)];
       await s.store.addInvocations(batch);
       for (const r of batch) expect(await s.store.getInvocation(r.requestId)).toEqual(r);
       await s.store.addInvocations([]);
+      // A function's records go with it; the other's stay.
+      await s.store.deleteFunction(fn.id);
+      expect(await s.store.getInvocation(batch[0]!.requestId)).toBeUndefined();
+      expect(await s.store.getInvocation(batch[1]!.requestId)).toEqual(batch[1]);
     });
   });
 

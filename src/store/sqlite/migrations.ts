@@ -183,4 +183,20 @@ export const MIGRATIONS: readonly Migration[] = [
   DROP INDEX IF EXISTS invocations_created;
   `,
   },
+  {
+    // Records with version 7 request ids, many to a row (invocation-rows.ts): found by the ids'
+    // second, pruned function by function through their latest start.
+    id: "0010-invocation-batches",
+    sql: `
+  CREATE TABLE invocation_batches (
+    id INTEGER PRIMARY KEY,
+    function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+    second INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX invocation_batches_second ON invocation_batches (second);
+  CREATE INDEX invocation_batches_function ON invocation_batches (function_id, created_at);
+  `,
+  },
 ];

@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
+import { groupInvocations, INSERT_BATCH_SQL, INSERT_SINGLE_SQL } from "./invocation-rows.js";
 
 /**
  * A connection only checkpoints the WAL itself once it holds this many pages (~40 MB): the
@@ -73,26 +74,37 @@ db.pragma("busy_timeout = 5000");
 db.pragma("synchronous = NORMAL");
 db.pragma("foreign_keys = ON");
 db.pragma("wal_autocheckpoint = 0");
-// A batch goes in with plain inserts, cheaper than OR REPLACE; a batch that repeats a request id
-// (an async retry) or names a deleted function fails as a whole and goes in row by row.
-const COLUMNS = "invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)";
-const insert = db.prepare("INSERT INTO " + COLUMNS);
-const replace = db.prepare("INSERT OR REPLACE INTO " + COLUMNS);
-const insertOne = (r) => replace.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
-const insertAll = db.transaction((rows) => {
-  for (const r of rows) insert.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
+// Records go in grouped (invocation-rows.ts): batch rows, and a row each for other request ids.
+const groupInvocations = ${groupInvocations.toString()};
+let insertSingle;
+let insertBatch;
+const writeBatch = (b) => {
+  insertBatch ??= db.prepare(${JSON.stringify(INSERT_BATCH_SQL)});
+  insertBatch.run(b.functionId, b.second, b.createdAt, b.data);
+};
+const writeSingle = (r) => {
+  insertSingle ??= db.prepare(${JSON.stringify(INSERT_SINGLE_SQL)});
+  insertSingle.run(r.requestId, r.functionId, r.startedAt, r.data);
+};
+const insertAll = db.transaction((g) => {
+  for (const b of g.batches) writeBatch(b);
+  for (const r of g.single) writeSingle(r);
 });
 // Still one transaction: a failed row (its function deleted meanwhile: foreign key) undoes only
 // its own statement and must not lose the others. Returns the last row's error, if any.
-const insertEach = db.transaction((rows) => {
+const insertEach = db.transaction((g) => {
   let error;
-  for (const r of rows) {
-    try {
-      insertOne(r);
-    } catch (err) {
-      error = String(err && err.message ? err.message : err);
+  const each = (rows, write) => {
+    for (const r of rows) {
+      try {
+        write(r);
+      } catch (err) {
+        error = String(err && err.message ? err.message : err);
+      }
     }
-  }
+  };
+  each(g.batches, writeBatch);
+  each(g.single, writeSingle);
   return error;
 });
 const checkpoint = () => {
@@ -104,37 +116,53 @@ const checkpoint = () => {
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
 const PRUNE_BATCH = 2000;
-// Function by function, through invocations_function (function_id, created_at): every record
-// belongs to a function that exists (foreign key, ON DELETE CASCADE).
-// Prepared at the first prune: the worker also serves files that only hold the invocations table.
+// Batch rows hold up to a second of one function's records each.
+const PRUNE_BATCH_ROWS = 20;
+// Function by function, through invocations_function and invocation_batches_function
+// (function_id, created_at): every record belongs to a function that exists (foreign key,
+// ON DELETE CASCADE). Each statement answers with the records it deleted.
+// Prepared at first use: the worker also serves files that only hold the invocations table.
 let functionIds;
-let pruneBatch;
+let pruners;
 let closed = false;
 const prune = (m) => {
   let deleted = 0;
-  let ids;
+  let work = [];
   try {
     functionIds ??= db.prepare("SELECT id FROM functions").pluck();
-    pruneBatch ??= db.prepare(
-      "DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE function_id = ? AND created_at < ? LIMIT " +
-        PRUNE_BATCH +
-        ")",
-    );
-    ids = functionIds.all();
+    pruners ??= [
+      {
+        limit: PRUNE_BATCH,
+        stmt: db.prepare(
+          "DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE function_id = ? AND created_at < ? LIMIT " +
+            PRUNE_BATCH +
+            ") RETURNING 1 AS n",
+        ),
+      },
+      {
+        limit: PRUNE_BATCH_ROWS,
+        stmt: db.prepare(
+          "DELETE FROM invocation_batches WHERE id IN (SELECT id FROM invocation_batches WHERE function_id = ? AND created_at < ? LIMIT " +
+            PRUNE_BATCH_ROWS +
+            ") RETURNING length(data) - length(replace(data, char(10), '')) + 1 AS n",
+        ),
+      },
+    ];
+    for (const id of functionIds.all()) for (const p of pruners) work.push({ id, p });
   } catch (err) {
     return parentPort.postMessage({ id: m.id, deleted, error: String(err && err.message ? err.message : err) });
   }
   const step = () => {
-    if (closed) return parentPort.postMessage({ id: m.id, deleted });
-    if (ids.length === 0) return parentPort.postMessage({ id: m.id, deleted });
-    let n;
+    if (closed || work.length === 0) return parentPort.postMessage({ id: m.id, deleted });
+    const { id, p } = work[0];
+    let rows;
     try {
-      n = pruneBatch.run(ids[0], m.before).changes;
+      rows = p.stmt.all(id, m.before);
     } catch (err) {
       return parentPort.postMessage({ id: m.id, deleted, error: String(err && err.message ? err.message : err) });
     }
-    deleted += n;
-    if (n < PRUNE_BATCH) ids.shift();
+    for (const r of rows) deleted += r.n;
+    if (rows.length < p.limit) work.shift();
     setImmediate(step);
   };
   step();
@@ -143,10 +171,11 @@ parentPort.on("message", (m) => {
   if (m.type === "prune") return prune(m);
   if (m.type === "invocations") {
     let error;
+    const g = groupInvocations(m.rows);
     try {
-      insertAll(m.rows);
+      insertAll(g);
     } catch {
-      error = insertEach(m.rows);
+      error = insertEach(g);
     }
     parentPort.postMessage({ id: m.id, error });
     return;

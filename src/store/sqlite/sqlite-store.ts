@@ -12,6 +12,12 @@ import type { ListFunctionsQuery, Store } from "../types.js";
 import { MIGRATIONS, type Migration } from "./migrations.js";
 import type { Logger } from "../../core/logger.js";
 import { openDatabase, startStoreWorker, StoreWorkerStopped, type StoreWorker } from "./open.js";
+import {
+  findInvocation,
+  groupInvocations,
+  INSERT_BATCH_SQL,
+  INSERT_SINGLE_SQL,
+} from "./invocation-rows.js";
 
 /** Entries of the read cache of functions, versions and aliases before it starts over. */
 const CACHE_ENTRIES = 10_000;
@@ -109,13 +115,14 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       "SELECT data FROM aliases WHERE function_id = ? ORDER BY created_seq, rowid",
     ),
     deleteAlias: db.prepare("DELETE FROM aliases WHERE function_id = ? AND name = ?"),
-    addInvocation: db.prepare(
-      "INSERT OR REPLACE INTO invocations (request_id, function_id, created_at, data) VALUES (?, ?, ?, ?)",
-    ),
-    getInvocation: db.prepare("SELECT data FROM invocations WHERE request_id = ?"),
+    addInvocation: db.prepare(INSERT_SINGLE_SQL),
+    addInvocationBatch: db.prepare(INSERT_BATCH_SQL),
     functionIds: db.prepare("SELECT id FROM functions").pluck(),
     pruneInvocations: db.prepare(
       "DELETE FROM invocations WHERE function_id = ? AND created_at < ?",
+    ),
+    pruneInvocationBatches: db.prepare(
+      "DELETE FROM invocation_batches WHERE function_id = ? AND created_at < ? RETURNING length(data) - length(replace(data, char(10), '')) + 1 AS n",
     ),
   };
 
@@ -150,8 +157,10 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
   });
 
   const addInvocations = db.transaction((rs: readonly InvocationRecord[]): void => {
-    for (const r of rs)
-      q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
+    const g = groupInvocations(rs);
+    for (const b of g.batches)
+      q.addInvocationBatch.run(b.functionId, b.second, b.createdAt, b.data);
+    for (const r of g.single) q.addInvocation.run(r.requestId, r.functionId, r.startedAt, r.data);
   });
   const deleteVersion = db.transaction((functionId: string, version: string): void => {
     changed();
@@ -245,13 +254,8 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
         addInvocations(rs);
       }
     },
-    addInvocation: async (r: InvocationRecord) => {
-      q.addInvocation.run(r.requestId, r.functionId, r.startedAt, JSON.stringify(r));
-    },
-    getInvocation: async (requestId) => {
-      const row = q.getInvocation.get(requestId);
-      return row ? parseData<InvocationRecord>(row) : undefined;
-    },
+    addInvocation: async (r: InvocationRecord) => addInvocations([r]),
+    getInvocation: async (requestId) => findInvocation(db, requestId),
     // The worker deletes in small batches, off the event loop.
     pruneInvocations: async (before) => {
       const w = currentWorker();
@@ -267,6 +271,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       let deleted = 0;
       for (const id of q.functionIds.all() as string[]) {
         deleted += q.pruneInvocations.run(id, before).changes;
+        for (const r of q.pruneInvocationBatches.all(id, before) as { n: number }[]) deleted += r.n;
       }
       return deleted;
     },
