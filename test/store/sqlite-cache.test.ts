@@ -199,9 +199,7 @@ describe("SQLite store worker", () => {
     const w = startStoreWorker(file, 1000);
     await w.close();
     await w.close();
-    await expect(
-      w.writeInvocations([{ requestId: "a", functionId: "b", startedAt: "c" }]),
-    ).rejects.toThrow();
+    await expect(w.writeInvocations([{ ...invocation("b"), requestId: "a" }])).rejects.toThrow();
   });
 
   it("loses no record when its worker thread stops, and starts a new one later", async () => {

@@ -15,6 +15,26 @@ import type { InvocationRecord } from "../../core/types.js";
  * records written before this table existed.
  */
 
+/** Every field of a record, in the order a record is written (the worker's copy rebuilds it). */
+const FIELDS: Record<keyof InvocationRecord, true> = {
+  requestId: true,
+  functionId: true,
+  version: true,
+  alias: true,
+  kind: true,
+  instanceId: true,
+  status: true,
+  errorCode: true,
+  startedAt: true,
+  durationMs: true,
+  billingMs: true,
+  memoryUsedMb: true,
+  coldStart: true,
+  timings: true,
+  log: true,
+};
+export const RECORD_FIELDS = Object.keys(FIELDS) as readonly (keyof InvocationRecord)[];
+
 /** A row of `invocation_batches`, before it is inserted. */
 export interface InvocationBatchRow {
   functionId: string;

@@ -1,7 +1,13 @@
 import Database from "better-sqlite3";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import { groupInvocations, INSERT_BATCH_SQL, INSERT_SINGLE_SQL } from "./invocation-rows.js";
+import type { InvocationRecord } from "../../core/types.js";
+import {
+  groupInvocations,
+  INSERT_BATCH_SQL,
+  INSERT_SINGLE_SQL,
+  RECORD_FIELDS,
+} from "./invocation-rows.js";
 
 /**
  * A connection only checkpoints the WAL itself once it holds this many pages (~40 MB): the
@@ -29,17 +35,6 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Database.Dat
 }
 
 /**
- * What the worker needs of an invocation record: the columns it keys on. The whole record is
- * stored as JSON, serialised by the worker (the structured clone of the object costs the event
- * loop less than `JSON.stringify` and a clone of the string).
- */
-export interface InvocationRow {
-  readonly requestId: string;
-  readonly functionId: string;
-  readonly startedAt: string;
-}
-
-/**
  * The worker thread is gone (it threw outside its own handlers, ran out of memory, or was
  * terminated): nothing sent to it is written. Its last batch may or may not have been committed.
  */
@@ -55,7 +50,7 @@ export class StoreWorkerStopped extends Error {
 /** The store's helper thread: WAL checkpoints and invocation-record writes. */
 export interface StoreWorker {
   /** Insert or replace these records, committed when the promise resolves. */
-  writeInvocations(rows: readonly InvocationRow[]): Promise<void>;
+  writeInvocations(rows: readonly InvocationRecord[]): Promise<void>;
   /**
    * Delete the records that started before `before` (ISO time), a few thousand per turn of the
    * worker's loop so that record writes go on meanwhile. Resolves with how many were deleted.
@@ -76,6 +71,12 @@ db.pragma("foreign_keys = ON");
 db.pragma("wal_autocheckpoint = 0");
 // Records go in grouped (invocation-rows.ts): batch rows, and a row each for other request ids.
 const groupInvocations = ${groupInvocations.toString()};
+const FIELDS = ${JSON.stringify(RECORD_FIELDS)};
+const fromValues = (values) => {
+  const r = {};
+  for (let i = 0; i < FIELDS.length; i++) r[FIELDS[i]] = values[i];
+  return r;
+};
 let insertSingle;
 let insertBatch;
 const writeBatch = (b) => {
@@ -171,7 +172,7 @@ parentPort.on("message", (m) => {
   if (m.type === "prune") return prune(m);
   if (m.type === "invocations") {
     let error;
-    const g = groupInvocations(m.rows);
+    const g = groupInvocations(m.rows.map(fromValues));
     try {
       insertAll(g);
     } catch {
@@ -245,7 +246,10 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
   return {
     writeInvocations: async (rows) => {
       if (rows.length === 0) return;
-      await ask({ type: "invocations", rows }).catch((err: Error) => {
+      // As arrays of values: their structured clone costs the event loop ~1.3 µs per record,
+      // an object's ~3.5 (its keys are written out every time). The worker serialises the JSON.
+      const values = rows.map((r) => RECORD_FIELDS.map((f) => r[f]));
+      await ask({ type: "invocations", rows: values }).catch((err: Error) => {
         if (err instanceof StoreWorkerStopped) throw err;
         throw new Error(`some invocation records were not stored: ${err.message}`);
       });
