@@ -111,6 +111,9 @@ export const INSERT_SINGLE_SQL =
 export const INSERT_BATCH_SQL =
   "INSERT INTO invocation_batches (function_id, second, created_at, data) VALUES (?, ?, ?, ?)";
 
+/** How many records a deleted `invocation_batches` row held (a RETURNING expression). */
+export const RECORDS_IN_ROW_SQL = "length(data) - length(replace(data, char(10), '')) + 1";
+
 /** One invocation record by its request id, from either table; undefined if there is none. */
 export function findInvocation(
   db: Database.Database,

@@ -7,6 +7,7 @@ import {
   INSERT_BATCH_SQL,
   INSERT_SINGLE_SQL,
   RECORD_FIELDS,
+  RECORDS_IN_ROW_SQL,
 } from "./invocation-rows.js";
 
 /**
@@ -128,7 +129,7 @@ let pruners;
 let closed = false;
 const prune = (m) => {
   let deleted = 0;
-  let work = [];
+  const work = [];
   try {
     functionIds ??= db.prepare("SELECT id FROM functions").pluck();
     pruners ??= [
@@ -145,7 +146,7 @@ const prune = (m) => {
         stmt: db.prepare(
           "DELETE FROM invocation_batches WHERE id IN (SELECT id FROM invocation_batches WHERE function_id = ? AND created_at < ? LIMIT " +
             PRUNE_BATCH_ROWS +
-            ") RETURNING length(data) - length(replace(data, char(10), '')) + 1 AS n",
+            ") RETURNING ${RECORDS_IN_ROW_SQL} AS n",
         ),
       },
     ];

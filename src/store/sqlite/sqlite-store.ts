@@ -17,6 +17,7 @@ import {
   groupInvocations,
   INSERT_BATCH_SQL,
   INSERT_SINGLE_SQL,
+  RECORDS_IN_ROW_SQL,
 } from "./invocation-rows.js";
 
 /** Entries of the read cache of functions, versions and aliases before it starts over. */
@@ -122,7 +123,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       "DELETE FROM invocations WHERE function_id = ? AND created_at < ?",
     ),
     pruneInvocationBatches: db.prepare(
-      "DELETE FROM invocation_batches WHERE function_id = ? AND created_at < ? RETURNING length(data) - length(replace(data, char(10), '')) + 1 AS n",
+      `DELETE FROM invocation_batches WHERE function_id = ? AND created_at < ? RETURNING ${RECORDS_IN_ROW_SQL} AS n`,
     ),
   };
 
