@@ -53,56 +53,47 @@ export interface InvocationRows {
 }
 
 /**
- * Splits records into batch rows and single rows. Self-contained on purpose (no imports, no
- * outer names): the store worker runs its source text (`groupInvocations.toString()`).
+ * Unix second of a version 7 UUID's time, or undefined for any other id. Self-contained: the
+ * store worker runs its source text, as it does `groupInvocations`'.
  */
-export function groupInvocations(
-  records: readonly Pick<InvocationRecord, "requestId" | "functionId" | "startedAt">[],
-): InvocationRows {
-  const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-  const byKey = new Map<string, InvocationBatchRow & { lines: string[] }>();
-  const single: InvocationRows["single"] = [];
-  for (const r of records) {
-    const data = JSON.stringify(r);
-    const id = r.requestId;
-    if (!v7.test(id)) {
-      single.push({ requestId: id, functionId: r.functionId, startedAt: r.startedAt, data });
-      continue;
-    }
-    const second = Math.floor(parseInt(id.slice(0, 8) + id.slice(9, 13), 16) / 1000);
-    const key = `${second} ${r.functionId}`;
-    const b = byKey.get(key);
-    if (b) {
-      b.lines.push(data);
-      if (r.startedAt > b.createdAt) b.createdAt = r.startedAt;
-    } else {
-      byKey.set(key, {
-        functionId: r.functionId,
-        second,
-        createdAt: r.startedAt,
-        data: "",
-        lines: [data],
-      });
-    }
-  }
-  const batches: InvocationBatchRow[] = [];
-  for (const b of byKey.values()) {
-    batches.push({
-      functionId: b.functionId,
-      second: b.second,
-      createdAt: b.createdAt,
-      data: b.lines.join("\n"),
-    });
-  }
-  return { batches, single };
-}
-
-/** Unix second of a version 7 UUID's time, or undefined for any other id. */
 export function requestIdSecond(requestId: string): number | undefined {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(requestId)) {
     return undefined;
   }
   return Math.floor(parseInt(requestId.slice(0, 8) + requestId.slice(9, 13), 16) / 1000);
+}
+
+/**
+ * Splits records into batch rows and single rows. Uses no outer name but `requestIdSecond`: the
+ * store worker runs the source text of both (`.toString()`).
+ */
+export function groupInvocations(
+  records: readonly Pick<InvocationRecord, "requestId" | "functionId" | "startedAt">[],
+): InvocationRows {
+  const byKey = new Map<string, Omit<InvocationBatchRow, "data"> & { lines: string[] }>();
+  const single: InvocationRows["single"] = [];
+  for (const r of records) {
+    const data = JSON.stringify(r);
+    const second = requestIdSecond(r.requestId);
+    if (second === undefined) {
+      const { requestId, functionId, startedAt } = r;
+      single.push({ requestId, functionId, startedAt, data });
+      continue;
+    }
+    const key = `${second} ${r.functionId}`;
+    const b = byKey.get(key);
+    if (!b) {
+      byKey.set(key, { functionId: r.functionId, second, createdAt: r.startedAt, lines: [data] });
+      continue;
+    }
+    b.lines.push(data);
+    if (r.startedAt > b.createdAt) b.createdAt = r.startedAt;
+  }
+  const batches = [...byKey.values()].map(({ lines, ...row }) => ({
+    ...row,
+    data: lines.join("\n"),
+  }));
+  return { batches, single };
 }
 
 /** The SQL of the two writes, shared by the store and its worker. */

@@ -8,6 +8,7 @@ import {
   INSERT_SINGLE_SQL,
   RECORD_FIELDS,
   RECORDS_IN_ROW_SQL,
+  requestIdSecond,
 } from "./invocation-rows.js";
 
 /**
@@ -71,6 +72,7 @@ db.pragma("synchronous = NORMAL");
 db.pragma("foreign_keys = ON");
 db.pragma("wal_autocheckpoint = 0");
 // Records go in grouped (invocation-rows.ts): batch rows, and a row each for other request ids.
+const requestIdSecond = ${requestIdSecond.toString()};
 const groupInvocations = ${groupInvocations.toString()};
 const FIELDS = ${JSON.stringify(RECORD_FIELDS)};
 const fromValues = (values) => {
