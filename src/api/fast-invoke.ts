@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AuthRequest, Principal } from "../auth/index.js";
 import type { Logger } from "../core/logger.js";
 import { newRequestId } from "../core/request-id.js";
-import { errorReply, headerMap } from "./app.js";
+import { errorReply } from "./app.js";
 import {
   handleInvoke,
   JSON_TYPE,
@@ -39,8 +39,10 @@ export function createFastInvoke(
     const url = req.url ?? "";
     const m = INVOKE_PATH.exec(url);
     if (!m) return false;
-    const length = Number(req.headers["content-length"]);
-    if (!(length <= MAX_SYNC_EVENT_BYTES) || req.headers["transfer-encoding"] !== undefined) {
+    const headers = singleHeaders(req.rawHeaders);
+    if (!headers) return false;
+    const length = Number(headers["content-length"]);
+    if (!(length <= MAX_SYNC_EVENT_BYTES) || headers["transfer-encoding"] !== undefined) {
       return false;
     }
     const projectId = pathParam(m[1] ?? "");
@@ -52,7 +54,6 @@ export function createFastInvoke(
     req.on("error", () => res.destroy());
     req.on("end", () => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      const headers = headerMap(req);
       // async: a throw of authorize becomes a rejection like handleInvoke's.
       const answer = async (): Promise<InvokeReply> => {
         deps.authorize({ method: "POST", rawUrl: url, headers, body, projectId });
@@ -82,6 +83,22 @@ export function createFastInvoke(
     });
     return true;
   };
+}
+
+/**
+ * The request's headers by lower-case name, read once from the raw list (instead of node's
+ * `req.headers` and a copy of it: two objects, every name lower-cased twice). Undefined when a name repeats or could
+ * not be a plain key: node joins or drops repeated headers by rules of its own, and Fastify's
+ * path (headerMap over `req.headers`) serves such requests, so both paths see the same values.
+ */
+export function singleHeaders(raw: readonly string[]): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name === "__proto__" || out[name] !== undefined) return undefined;
+    out[name] = raw[i + 1] as string;
+  }
+  return out;
 }
 
 /** A path segment as Fastify's router gives it (percent-decoded), or undefined to leave it to it. */

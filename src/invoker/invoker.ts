@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { FsError, isFsError } from "../core/errors.js";
-import type { InvocationRecord } from "../core/types.js";
+import type { FunctionVersion, InvocationRecord } from "../core/types.js";
 import { cpuMillicores, MAX_RESPONSE_BYTES, runtimeHeaders } from "./function-env.js";
 import { createInstanceStarter } from "./instance-starter.js";
 import { billingDuration, finishLine, startLine } from "./log-format.js";
@@ -9,6 +9,20 @@ import type { ReservedSetting } from "./reserved-instances.js";
 import { createStartLimiter } from "./start-limiter.js";
 import type { InvokeRequest, InvokeResult, InvokeTarget } from "./types.js";
 import type { Invoker, InvokerOptions } from "./invoker-types.js";
+
+/**
+ * The environment variables of a version as its calls see them, merged once per version object
+ * (the SQLite store hands out the same frozen object until the version changes).
+ */
+const userDataByVersion = new WeakMap<FunctionVersion, Readonly<Record<string, string>>>();
+function userDataOf(v: FunctionVersion): Readonly<Record<string, string>> {
+  let merged = userDataByVersion.get(v);
+  if (!merged) {
+    merged = Object.freeze({ ...v.userData, ...v.encryptedUserData });
+    userDataByVersion.set(v, merged);
+  }
+  return merged;
+}
 
 /** Contract §5: a sync call through the API runs at most 15 minutes. */
 export const MAX_SYNC_TIMEOUT_S = 900;
@@ -155,7 +169,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
         timeoutSeconds,
         deadline: handlerStart + timeoutSeconds * 1000,
         invokeType: req.kind,
-        userData: { ...version.userData, ...version.encryptedUserData },
+        userData: userDataOf(version),
         accessKey: "",
         secretKey: "",
         securityToken: "",

@@ -54,7 +54,7 @@ export interface InvokeContext {
   /** Epoch ms when the invocation must be finished. */
   deadline: number;
   invokeType: "sync" | "async";
-  userData: Record<string, string>;
+  userData: Readonly<Record<string, string>>;
   accessKey: string;
   secretKey: string;
   securityToken: string;

@@ -17,6 +17,11 @@ export interface ListFunctionsQuery {
 /** The only way to metadata (ARCHITECTURE §6). Async so PostgreSQL can implement it too. */
 export interface Store {
   readonly kind: "sqlite" | "postgres";
+  /**
+   * A number that changes whenever a function, version or alias changes, for callers that keep
+   * what they read. Absent when something outside this process can change them (PostgreSQL).
+   */
+  revision?(): number;
   loadIdentity(): Promise<Identity | undefined>;
   saveIdentity(identity: Identity): Promise<void>;
 

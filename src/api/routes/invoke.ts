@@ -50,7 +50,9 @@ export async function handleInvoke(deps: InvokeRouteDeps, r: InvokeRequest): Pro
     (headers["x-cff-request-version"] ?? "v0").toLowerCase() === "v1" ? "v1" : "v0";
   const wantTail = (headers["x-cff-log-type"] ?? "").toLowerCase() === "tail";
   // Through an alias, its header rules and weights pick the version (contract §1.6).
-  const target = await deps.functions.resolve(r.projectId, r.urn, { headers });
+  const target =
+    deps.functions.resolveDirect(r.projectId, r.urn) ??
+    (await deps.functions.resolve(r.projectId, r.urn, { headers }));
   const memoryMb = parseInstanceMemory(
     headers,
     target.version.extra["enable_dynamic_memory"] === true,

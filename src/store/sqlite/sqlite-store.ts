@@ -143,7 +143,11 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
     cache.set(key, value === undefined ? undefined : deepFreeze(value));
     return value;
   };
-  const changed = (): void => cache.clear();
+  let revision = 0;
+  const changed = (): void => {
+    revision++;
+    cache.clear();
+  };
 
   const putVersion = (v: FunctionVersion): void => {
     changed();
@@ -172,6 +176,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
   let closed = false;
   return {
     kind: "sqlite",
+    revision: () => revision,
     loadIdentity: async () => {
       const row = q.loadIdentity.get();
       return row ? parseData<Identity>(row) : undefined;
