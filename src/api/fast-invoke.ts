@@ -87,9 +87,10 @@ export function createFastInvoke(
 
 /**
  * The request's headers by lower-case name, read once from the raw list (instead of node's
- * `req.headers` and a copy of it: two objects, every name lower-cased twice). Undefined when a name repeats or could
- * not be a plain key: node joins or drops repeated headers by rules of its own, and Fastify's
- * path (headerMap over `req.headers`) serves such requests, so both paths see the same values.
+ * `req.headers` and a copy of it: two objects, every name lower-cased twice). Undefined when a
+ * name repeats or could not be a plain key: node joins or drops repeated headers by rules of its
+ * own, and Fastify's path (headerMap over `req.headers`) serves such requests, so both paths
+ * see the same values.
  */
 export function singleHeaders(raw: readonly string[]): Record<string, string> | undefined {
   const out: Record<string, string> = {};
