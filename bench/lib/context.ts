@@ -9,7 +9,11 @@ export interface Plan {
     noop: { warmup: number; requests: number };
     busy: { warmup: number; requests: number };
   };
-  throughput: { connections: number; warmupS: number; durationS: number };
+  /**
+   * `pairs`: the noop rows' share of the floor comes from this many runs of the floor and of the
+   * row's server back to back (the floor's own speed moves between runs minutes apart).
+   */
+  throughput: { connections: number; warmupS: number; durationS: number; pairs: number };
   cold: { starts: number };
 }
 
@@ -19,7 +23,7 @@ export const FULL_PLAN: Plan = {
     // 10 ms each: 1,000 samples keep the whole run under ~3 minutes and p99 meaningful.
     busy: { warmup: 100, requests: 1000 },
   },
-  throughput: { connections: 32, warmupS: 3, durationS: 10 },
+  throughput: { connections: 32, warmupS: 3, durationS: 10, pairs: 3 },
   cold: { starts: 20 },
 };
 
@@ -28,7 +32,7 @@ export const QUICK_PLAN: Plan = {
     noop: { warmup: 50, requests: 300 },
     busy: { warmup: 20, requests: 100 },
   },
-  throughput: { connections: 32, warmupS: 1, durationS: 2 },
+  throughput: { connections: 32, warmupS: 1, durationS: 2, pairs: 1 },
   cold: { starts: 5 },
 };
 
