@@ -11,6 +11,11 @@ spawnSync(process.execPath, [path.join(root, "scripts", "build-public-deps.mjs")
   cwd: root,
   stdio: "inherit",
 });
+// The sandbox launcher (src/sandbox/launcher.ts); without a C compiler, the shell chain.
+spawnSync(process.execPath, [path.join(root, "scripts", "build-launcher.mjs")], {
+  cwd: root,
+  stdio: "inherit",
+});
 // The Java runtime and Context SDK JARs (docs/runtimes.md); without a JDK, no Java.
 spawnSync(process.execPath, [path.join(root, "scripts", "build-java-runtime.mjs")], {
   cwd: root,

@@ -15,7 +15,7 @@ import type { TmpMount } from "./bwrap-args.js";
 import type { CgroupLayout, InstanceCgroup } from "./cgroups.js";
 import { cgroupName, createCgroupDriver, probeCgroupLayout } from "./cgroups.js";
 import { favorDynmods } from "./cgroup-dynmods.js";
-import { closeFdsCommand, inheritableFds } from "./fd-hygiene.js";
+import { findLauncher, launcherArgv, shellChainArgv, type LaunchSteps } from "./launcher.js";
 import { buildSeccompFilter } from "./seccomp.js";
 import { createPrivateNetFactory } from "./private-net.js";
 import type { PrivateNet } from "./private-net.js";
@@ -35,6 +35,8 @@ export interface BwrapSandboxOptions {
   uid?: number;
   gid?: number;
   bwrapPath?: string;
+  /** fngraph-launch (launcher.ts); default: the build in `native/`, if any. Null: the shell chain. */
+  launcherPath?: string | null;
   setprivPath?: string;
   prlimitPath?: string;
   /** Pass `--disable-userns` (bwrap ≥ 0.8). Default true. */
@@ -72,6 +74,8 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
   const bwrapPath = opts.bwrapPath ?? "/usr/bin/bwrap";
   const setprivPath = opts.setprivPath ?? "/usr/bin/setpriv";
   const prlimitPath = opts.prlimitPath ?? "/usr/bin/prlimit";
+  const launcher =
+    opts.launcherPath === undefined ? findLauncher() : (opts.launcherPath ?? undefined);
   const isRoot = process.getuid?.() === 0;
   const pidsMax = opts.pidsMax ?? 1024;
   const nofile = opts.nofile ?? 1024;
@@ -220,32 +224,20 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         },
         rootArgs,
       );
-      const enterNet = pnet ? ["/usr/bin/nsenter", `--net=${pnet.path}`] : [];
-      const drop = dropUid
-        ? [
-            ...enterNet,
-            setprivPath,
-            `--reuid=${ids.uid}`,
-            `--regid=${ids.gid}`,
-            "--clear-groups",
-            "--inh-caps=-all",
-          ]
-        : [];
-      // fds 0-4 are set by stdio below; anything else inheritable must not reach the function.
-      const leaked = inheritableFds(seccompFd !== undefined ? 5 : 4);
-      const shell = leaked.length > 0 ? "/bin/bash" : "/bin/sh";
-      const closeLeaked = leaked.length > 0 ? `${closeFdsCommand(leaked)} && ` : "";
-      let argv: string[];
-      if (cg) {
-        // The shell joins the groups, then execs: the runtime is charged from its first page.
-        const script = `${closeLeaked}ulimit -n ${nofile} && ${cg.joinCommand} && exec "$@"`;
-        argv = [shell, "-c", script, "sh", ...drop, bwrapPath, ...bwrapArgs];
-      } else {
-        const data = `--data=${(spec.memoryMb + 64) * MB}`;
-        const limits = [prlimitPath, data, `--nofile=${nofile}`, "--"];
-        const closer = leaked.length > 0 ? [shell, "-c", `${closeLeaked}exec "$@"`, "sh"] : [];
-        argv = [...closer, ...limits, ...drop, bwrapPath, ...bwrapArgs];
-      }
+      // What runs before bwrap: join the groups (the runtime is charged from its first page),
+      // set the limits, close fds the platform inherited (0-4 are set by stdio below), enter the
+      // network namespace, drop to the sandbox ids.
+      const steps: LaunchSteps = {
+        nofile,
+        closeFrom: seccompFd !== undefined ? 5 : 4,
+        ...(cg ? { procs: cg.procsFiles } : { dataBytes: (spec.memoryMb + 64) * MB }),
+        ...(dropUid ? { ids } : {}),
+        ...(dropUid && pnet ? { netns: pnet.path } : {}),
+      };
+      const program = [bwrapPath, ...bwrapArgs];
+      const argv = launcher
+        ? launcherArgv(launcher, steps, program)
+        : shellChainArgv(steps, program, { setprivPath, prlimitPath });
       // close() may have begun while this launch waited for its network or /tmp volume: it would
       // not see a process spawned now.
       if (closed) throw new FsError("UNAVAILABLE", "sandbox is closed");

@@ -23,6 +23,8 @@ export interface InstanceCgroup {
   readonly name: string;
   /** POSIX sh commands that move the running shell (`$$`) into every group. */
   readonly joinCommand: string;
+  /** The `cgroup.procs` file of every group (the launcher writes its own pid to each). */
+  readonly procsFiles: readonly string[];
   setCpuMillicores(millicores: number): void;
   /** False when memoryPeakBytes() is sampled (v2 before 6.12) and can miss a short spike. */
   readonly peakExact: boolean;

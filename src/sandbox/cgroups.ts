@@ -248,7 +248,8 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
   const unified = layout.v2 ? path.join(layout.v2.dir, name) : undefined;
   const freezer =
     layout.v1?.freezer && !layout.v2?.kill ? path.join(layout.v1.freezer, name) : undefined;
-  const joinCommand = dirs.map((d) => `echo $$ > ${d}/cgroup.procs`).join(" && ");
+  const procsFiles = dirs.map((d) => path.join(d, "cgroup.procs"));
+  const joinCommand = procsFiles.map((f) => `echo $$ > ${f}`).join(" && ");
   const peak = v2 ? createV2Peak(memDir) : undefined;
   const files = createOpenFiles();
   let removed = false;
@@ -311,6 +312,7 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
   return {
     name,
     joinCommand,
+    procsFiles,
     // v1's memory.max_usage_in_bytes is kept by the kernel, exact like a resettable memory.peak.
     peakExact: peak ? peak.exact : true,
     setCpuMillicores(millicores) {

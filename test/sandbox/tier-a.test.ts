@@ -19,9 +19,13 @@ import {
   nodeArgv,
 } from "./helpers.js";
 
-const PREFIX = `testa${process.pid}`;
-
-describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
+// Each launch starts with fngraph-launch (the build in native/) or, without it, the shell chain
+// (sh, nsenter, setpriv): both must give the same sandbox.
+describe.skipIf(!canRunTierA).each([
+  { chain: "fngraph-launch", launcherPath: undefined, tag: "l" },
+  { chain: "the shell chain", launcherPath: null, tag: "s" },
+])("tier A sandbox (bwrap + cgroups), launched by $chain", ({ launcherPath, tag }) => {
+  const PREFIX = `testa${tag}${process.pid}`;
   let root: string;
   let dirs: { codeDir: string; runtimeDir: string };
   let stateDir: string;
@@ -52,6 +56,7 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
       cgroupPrefix: PREFIX,
       tmpPoolCount: 1,
       tmpPoolSizeMb: 64,
+      launcherPath,
     });
   });
 
@@ -258,6 +263,7 @@ describe.skipIf(!canRunTierA)("tier A sandbox (bwrap + cgroups)", () => {
       cgroupPrefix: `${PREFIX}b`,
       pidsMax: 64,
       tmpPoolCount: 0,
+      launcherPath,
     });
     try {
       // The bomb runs in a subshell forked before it starts, and the main shell then execs

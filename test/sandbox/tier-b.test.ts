@@ -6,7 +6,11 @@ import { createBwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
 import type { BwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
 import { canRunTierB, collect, firstMessage, makeSpec, makeTempDir, nodeArgv } from "./helpers.js";
 
-describe.skipIf(!canRunTierB)("tier B sandbox (bwrap, rlimits, RSS polling)", () => {
+// Launched by fngraph-launch (the build in native/) or by the chain prlimit → setpriv.
+describe.skipIf(!canRunTierB).each([
+  { chain: "fngraph-launch", launcherPath: undefined },
+  { chain: "the shell chain", launcherPath: null },
+])("tier B sandbox (bwrap, rlimits, RSS polling), launched by $chain", ({ launcherPath }) => {
   let root: string;
   let dirs: { codeDir: string; runtimeDir: string };
   let sb: BwrapSandbox;
@@ -22,6 +26,7 @@ describe.skipIf(!canRunTierB)("tier B sandbox (bwrap, rlimits, RSS polling)", ()
       stateDir: path.join(root, "state"),
       cgroupPrefix: `testb${process.pid}`,
       rssPollMs: 20,
+      launcherPath,
     });
   });
   afterAll(async () => {
