@@ -249,7 +249,7 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
   const freezer =
     layout.v1?.freezer && !layout.v2?.kill ? path.join(layout.v1.freezer, name) : undefined;
   const procsFiles = dirs.map((d) => path.join(d, "cgroup.procs"));
-  const joinCommand = procsFiles.map((f) => `echo $$ > ${f}`).join(" && ");
+  const joinCommand = joinCgroupsCommand(procsFiles);
   const peak = v2 ? createV2Peak(memDir) : undefined;
   const files = createOpenFiles();
   let removed = false;
@@ -382,4 +382,9 @@ function tryRmdir(dir: string, dirOps: CgroupDirOps): void {
   } catch {
     // Best effort while unwinding a failed create.
   }
+}
+
+/** POSIX sh commands that move the running shell (`$$`) into the groups of these `cgroup.procs`. */
+export function joinCgroupsCommand(procsFiles: readonly string[]): string {
+  return procsFiles.map((f) => `echo $$ > ${f}`).join(" && ");
 }

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { joinCgroupsCommand } from "./cgroups.js";
 import { closeFdsCommand, inheritableFds } from "./fd-hygiene.js";
 
 /**
@@ -74,8 +75,7 @@ export function shellChainArgv(
   const closeLeaked = leaked.length > 0 ? `${closeFdsCommand(leaked)} && ` : "";
   const nofile = steps.nofile !== undefined ? `ulimit -n ${steps.nofile} && ` : "";
   if (steps.procs && steps.procs.length > 0) {
-    const join = steps.procs.map((f) => `echo $$ > ${f}`).join(" && ");
-    const script = `${closeLeaked}${nofile}${join} && exec "$@"`;
+    const script = `${closeLeaked}${nofile}${joinCgroupsCommand(steps.procs)} && exec "$@"`;
     return [shell, "-c", script, "sh", ...drop, ...program];
   }
   const limits = [
