@@ -10,29 +10,26 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const source = path.join(root, "src", "sandbox", "launcher", "fngraph-launch.c");
 const out = path.join(root, "native", "fngraph-launch");
 
-export function buildLauncher({ quiet = false } = {}) {
-  if (!existsSync(source)) return false;
+function buildLauncher() {
+  if (!existsSync(source)) return;
   const cc = ["cc", "gcc", "clang"].find(
     (c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0,
   );
   if (!cc) {
-    if (!quiet)
-      console.warn("fngraph: no C compiler; sandboxes will start through the shell chain");
-    return false;
+    console.warn("fngraph: no C compiler; sandboxes will start through the shell chain");
+    return;
   }
   mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   const r = spawnSync(cc, ["-O2", "-Wall", "-Wextra", "-Werror", "-o", tmp, source], {
-    stdio: quiet ? "ignore" : "inherit",
+    stdio: "inherit",
   });
   if (r.status !== 0) {
     rmSync(tmp, { force: true });
-    if (!quiet)
-      console.warn("fngraph: building fngraph-launch failed; the shell chain will be used");
-    return false;
+    console.warn("fngraph: building fngraph-launch failed; the shell chain will be used");
+    return;
   }
   renameSync(tmp, out);
-  return true;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) buildLauncher();
+buildLauncher();

@@ -77,12 +77,6 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     return { fn, ref };
   };
 
-  /**
-   * Resolve a URN to one concrete version: unqualified → latest; `:v1` → that version; `:!a` →
-   * alias `a`; a bare `:a` that names no version → alias `a` (contract §1.1: version first).
-   * Through an alias, `invoke` applies its header rules and weights (contract §1.6); without
-   * it (config/code reads, deletes) the alias's main version is returned.
-   */
   // Resolutions that name no alias (an alias may route each call elsewhere), per project and
   // URN, while the store's revision holds: a warm invoke then finds its function and version
   // without a promise or a key string (~1.8 KB of garbage per call before).
@@ -102,8 +96,8 @@ export function createFunctionService(deps: FunctionServiceDeps) {
       urns = new Map<string, Readonly<Resolved>>();
       direct.set(projectId, urns);
     }
+    if (!urns.has(urn)) directSize++;
     urns.set(urn, Object.freeze(r));
-    directSize++;
     return r;
   };
   const resolveDirect = (projectId: string, urn: string): Readonly<Resolved> | undefined => {
@@ -112,6 +106,12 @@ export function createFunctionService(deps: FunctionServiceDeps) {
     return direct.get(projectId)?.get(urn);
   };
 
+  /**
+   * Resolve a URN to one concrete version: unqualified → latest; `:v1` → that version; `:!a` →
+   * alias `a`; a bare `:a` that names no version → alias `a` (contract §1.1: version first).
+   * Through an alias, `invoke` applies its header rules and weights (contract §1.6); without
+   * it (config/code reads, deletes) the alias's main version is returned.
+   */
   const resolve = async (
     projectId: string,
     urn: string,

@@ -21,9 +21,10 @@ export interface CgroupLimits {
 /** The cgroups of one instance. Every method is synchronous file I/O of a few µs except kill/remove. */
 export interface InstanceCgroup {
   readonly name: string;
-  /** POSIX sh commands that move the running shell (`$$`) into every group. */
-  readonly joinCommand: string;
-  /** The `cgroup.procs` file of every group (the launcher writes its own pid to each). */
+  /**
+   * The `cgroup.procs` file of every group: the launcher writes its own pid to each, the shell
+   * chain runs `joinCgroupsCommand` of them.
+   */
   readonly procsFiles: readonly string[];
   setCpuMillicores(millicores: number): void;
   /** False when memoryPeakBytes() is sampled (v2 before 6.12) and can miss a short spike. */

@@ -249,7 +249,6 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
   const freezer =
     layout.v1?.freezer && !layout.v2?.kill ? path.join(layout.v1.freezer, name) : undefined;
   const procsFiles = dirs.map((d) => path.join(d, "cgroup.procs"));
-  const joinCommand = joinCgroupsCommand(procsFiles);
   const peak = v2 ? createV2Peak(memDir) : undefined;
   const files = createOpenFiles();
   let removed = false;
@@ -311,7 +310,6 @@ function attach(layout: CgroupLayout, name: string, dirOps: CgroupDirOps): Insta
   };
   return {
     name,
-    joinCommand,
     procsFiles,
     // v1's memory.max_usage_in_bytes is kept by the kernel, exact like a resettable memory.peak.
     peakExact: peak ? peak.exact : true,

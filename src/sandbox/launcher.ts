@@ -16,7 +16,7 @@ import { closeFdsCommand, inheritableFds } from "./fd-hygiene.js";
  * Without the binary (no compiler at install, or `FNGRAPH_LAUNCHER=off`), launches keep the shell
  * chain.
  */
-export const LAUNCHER_NAME = "fngraph-launch";
+const LAUNCHER_NAME = "fngraph-launch";
 
 /** What the launcher does before it execs the program; every field is optional. */
 export interface LaunchSteps {

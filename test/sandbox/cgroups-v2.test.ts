@@ -13,6 +13,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CgroupDirOps, CgroupLayout, InstanceCgroup } from "../../src/sandbox/cgroups.js";
 import {
+  joinCgroupsCommand,
   checkCgroupsWritable,
   createCgroupDriver,
   probeCgroupLayout,
@@ -308,8 +309,10 @@ describe("cgroup v2 instance groups (fake hierarchy)", () => {
     expect(driver.list("other")).toEqual([]);
 
     // One hierarchy, so one cgroup.procs to join; run it as the launcher's shell would.
-    expect(group.joinCommand).toBe(`echo $$ > ${fake.file(name, "cgroup.procs")}`);
-    execFileSync("/bin/sh", ["-c", group.joinCommand]);
+    expect(joinCgroupsCommand(group.procsFiles)).toBe(
+      `echo $$ > ${fake.file(name, "cgroup.procs")}`,
+    );
+    execFileSync("/bin/sh", ["-c", joinCgroupsCommand(group.procsFiles)]);
     expect(fake.read(name, "cgroup.procs")).toMatch(/^\d+\n$/);
   });
 

@@ -4,7 +4,12 @@ import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
 import { createBwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
-import { cgroupName, createCgroupDriver, probeCgroupLayout } from "../../src/sandbox/cgroups.js";
+import {
+  cgroupName,
+  createCgroupDriver,
+  probeCgroupLayout,
+  joinCgroupsCommand,
+} from "../../src/sandbox/cgroups.js";
 import { detectIsolation } from "../../src/sandbox/detect.js";
 import { createSandbox } from "../../src/sandbox/index.js";
 import { createTmpVolumes } from "../../src/sandbox/tmp-volume.js";
@@ -75,11 +80,15 @@ describe.skipIf(!canRunTierA)("isolation detection and start-up sweep", () => {
     const name = cgroupName(PREFIX, "stale1");
     const group = driver.create(name, { memoryMb: 64, pidsMax: 16, cpuMillicores: 1000 });
     // A process left running inside the stale group, detached like an escaped daemon.
-    const orphan = spawn("/bin/sh", ["-c", `${group.joinCommand} && exec sleep 1000`], {
-      detached: true,
-      stdio: "ignore",
-      env: {},
-    });
+    const orphan = spawn(
+      "/bin/sh",
+      ["-c", `${joinCgroupsCommand(group.procsFiles)} && exec sleep 1000`],
+      {
+        detached: true,
+        stdio: "ignore",
+        env: {},
+      },
+    );
     const orphanExit = new Promise((r) => orphan.once("exit", r));
     for (let i = 0; i < 200 && group.isEmpty(); i++) await new Promise((r) => setTimeout(r, 5));
     expect(group.isEmpty()).toBe(false);

@@ -7,7 +7,11 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
 import { createBwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
-import { createCgroupDriver, probeCgroupLayout } from "../../src/sandbox/cgroups.js";
+import {
+  createCgroupDriver,
+  probeCgroupLayout,
+  joinCgroupsCommand,
+} from "../../src/sandbox/cgroups.js";
 import type { BwrapSandbox } from "../../src/sandbox/bwrap-sandbox.js";
 import type { SandboxProcess, SandboxSpec } from "../../src/sandbox/types.js";
 import {
@@ -158,9 +162,13 @@ describe.skipIf(!canRunTierA || !fs.existsSync("/sys/fs/cgroup/freezer"))(
       const driver = createCgroupDriver({ version: "v1", v1 });
       const name = `fngraph-${PREFIX}-v1freeze`;
       const group = driver.create(name, { memoryMb: 64, pidsMax: 64, cpuMillicores: 500 });
-      const child = spawn("/bin/sh", ["-c", `${group.joinCommand} && exec sleep 1000`], {
-        stdio: "ignore",
-      });
+      const child = spawn(
+        "/bin/sh",
+        ["-c", `${joinCgroupsCommand(group.procsFiles)} && exec sleep 1000`],
+        {
+          stdio: "ignore",
+        },
+      );
       const exited = new Promise((r) => child.once("exit", (_c, sig) => r(sig)));
       try {
         const state = path.join(v1.freezer, name, "freezer.state");
