@@ -297,7 +297,8 @@ function validateSpec(spec: SandboxSpec, dropTo: { uid: number; gid: number } | 
     if (problem) throw new FsError("INVALID_MOUNT_PATH", problem);
   }
   if (!dropTo) return;
-  for (const p of [spec.codeDir, spec.runtimeDir, ...spec.mounts.map((m) => m.hostPath)]) {
+  const sources = [spec.codeDir, spec.runtimeDir, ...(spec.sharedDirs ?? [])];
+  for (const p of [...sources, ...spec.mounts.map((m) => m.hostPath)]) {
     const blocked = firstUnsearchable(p, dropTo.uid, dropTo.gid);
     if (blocked) {
       throw new FsError("INTERNAL", `${p} is not reachable by uid ${dropTo.uid} (${blocked})`);

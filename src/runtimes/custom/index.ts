@@ -3,6 +3,8 @@ import { FsError } from "../../core/errors.js";
 import { findEntry } from "../../packages/handler-entry.js";
 import type { ZipEntry } from "../../packages/zip-entry.js";
 import { baseEnv } from "../base-env.js";
+import { NODE_MALLOC_ENV, nodeArgs } from "../nodejs/index.js";
+import type { NodeSnapshots } from "../nodejs/snapshots.js";
 import type { Language, RuntimeDef } from "../types.js";
 
 /** FunctionGraph names of the custom runtime (contract §3.8). */
@@ -13,7 +15,12 @@ export interface BootstrapRuntimeOptions {
   nodePath: string;
   /** Host directory holding `runtime.cjs` (src/runtimes/custom/shim). */
   shimDir: string;
+  /** Startup snapshots of node (nodejs/snapshots.ts), for the shim's own start. */
+  snapshots?: NodeSnapshots;
 }
+
+/** The relay shim is small; its heap stays far below the function's memory. */
+export const BOOTSTRAP_SHIM_HEAP_MB = 32;
 
 /**
  * A runtime whose package starts itself from an executable `bootstrap`: the shim
@@ -33,15 +40,13 @@ export function createBootstrapRuntime(
     names: opts.names,
     shimDir: opts.shimDir,
     entryFile: () => "bootstrap",
-    // The shim is small; its heap stays far below the function's memory.
     command: (paths) => [
-      opts.nodePath,
-      "--max-old-space-size=32",
-      "--no-warnings",
+      ...nodeArgs(opts.nodePath, BOOTSTRAP_SHIM_HEAP_MB, opts.snapshots),
       path.posix.join(paths.runtimeRoot, "runtime.cjs"),
       opts.mode,
     ],
-    baseEnv,
+    ...(opts.snapshots ? { sharedDirs: [opts.snapshots.dir] } : {}),
+    baseEnv: (paths) => baseEnv(paths, NODE_MALLOC_ENV),
     checkPackage: checkBootstrap,
     freeHandler: true,
     ownNetwork: opts.ownNetwork,

@@ -8,6 +8,9 @@
 //           (APIG event → request, response → APIG result with base64 body), contract §3.10.
 // stdout/stderr of the bootstrap are the function's logs.
 
+// The malloc setting the host starts node with (NODE_MALLOC_ENV) is the shim's, not the function's.
+delete process.env.GLIBC_TUNABLES;
+
 const net = require("net");
 const fs = require("fs");
 const http = require("http");

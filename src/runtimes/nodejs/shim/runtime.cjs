@@ -3,6 +3,9 @@
 // Speaks the instance protocol (src/runtimes/PROTOCOL.md) on fd 3: 4-byte big-endian length +
 // UTF-8 JSON per frame. stdout/stderr belong to the function.
 
+// The malloc setting the host starts node with (NODE_MALLOC_ENV) is the shim's, not the function's.
+delete process.env.GLIBC_TUNABLES;
+
 const net = require("net");
 const fs = require("fs");
 const util = require("util");
