@@ -297,7 +297,8 @@ function validateSpec(spec: SandboxSpec, dropTo: { uid: number; gid: number } | 
     if (problem) throw new FsError("INVALID_MOUNT_PATH", problem);
   }
   if (!dropTo) return;
-  const sources = [spec.codeDir, spec.runtimeDir, ...(spec.sharedDirs ?? [])];
+  const shared = (spec.sharedDirs ?? []).filter((d) => fs.existsSync(d));
+  const sources = [spec.codeDir, spec.runtimeDir, ...shared];
   for (const p of [...sources, ...spec.mounts.map((m) => m.hostPath)]) {
     const blocked = firstUnsearchable(p, dropTo.uid, dropTo.gid);
     if (blocked) {

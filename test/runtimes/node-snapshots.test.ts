@@ -149,6 +149,11 @@ describe("Node startup snapshots", () => {
       expect(other.args(HEAP_128)).toEqual(args);
       await other.idle();
       other.close();
+      // The cache is cleaned away: the blob is not named while it is missing, and comes back.
+      fs.rmSync(dir, { recursive: true });
+      expect(s.args(HEAP_128)).toEqual([]);
+      await s.idle();
+      expect(s.args(HEAP_128)).toEqual(args);
     } finally {
       s.close();
     }

@@ -70,7 +70,6 @@ export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
   const prefix = `node-${fingerprint(opts.nodePath, mainFile)}-heap`;
   const blobFile = (heapMb: number): string => path.join(dir, `${prefix}${heapMb}.blob`);
 
-  const ready = new Set<number>();
   /** Heap limits whose build failed in this process: not tried again, started without. */
   const failed = new Set<number>();
   const queue: number[] = [];
@@ -86,7 +85,7 @@ export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
   };
 
   const enqueue = (heapMb: number): void => {
-    if (closed || failed.has(heapMb) || ready.has(heapMb)) return;
+    if (closed || failed.has(heapMb)) return;
     if (running?.heapMb === heapMb || queue.includes(heapMb)) return;
     queue.push(heapMb);
     if (!running) void next();
@@ -98,8 +97,7 @@ export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
     const abort = new AbortController();
     running = { heapMb, abort };
     try {
-      const built = await build(heapMb, abort.signal);
-      if (built) ready.add(heapMb);
+      await build(heapMb, abort.signal);
     } catch (err) {
       failed.add(heapMb);
       if (!closed) {
@@ -115,12 +113,14 @@ export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
     else settleIdle();
   }
 
-  /** True when the blob is now in place; false when another process is building it. */
-  async function build(heapMb: number, signal: AbortSignal): Promise<boolean> {
+  /** Puts the blob in place unless it is there or another process is building it. */
+  async function build(heapMb: number, signal: AbortSignal): Promise<void> {
     const final = blobFile(heapMb);
-    if (fs.existsSync(final)) return true;
+    if (fs.existsSync(final)) return;
+    // The cache may have been cleaned meanwhile.
+    fs.mkdirSync(dir, { recursive: true, mode: shared ? 0o755 : 0o700 });
     const lock = `${final}.lock`;
-    if (!takeLock(lock)) return false;
+    if (!takeLock(lock)) return;
     const tmp = `${final}.${process.pid}.tmp`;
     try {
       const heapFlag = `--max-old-space-size=${heapMb}`;
@@ -145,7 +145,6 @@ export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
         { heapMb, ms: Math.round(performance.now() - t0), file: final },
         "node startup snapshot built",
       );
-      return true;
     } finally {
       fs.rmSync(tmp, { force: true });
       fs.rmSync(lock, { force: true });
@@ -155,14 +154,11 @@ export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
   return {
     dir,
     args(heapMb) {
-      if (!ready.has(heapMb)) {
-        if (failed.has(heapMb) || !fs.existsSync(blobFile(heapMb))) {
-          enqueue(heapMb);
-          return [];
-        }
-        ready.add(heapMb);
-      }
-      return ["--snapshot-blob", blobFile(heapMb)];
+      // Looked for on every start (a stat): a blob removed with the cache is rebuilt, not named.
+      const file = blobFile(heapMb);
+      if (fs.existsSync(file)) return ["--snapshot-blob", file];
+      enqueue(heapMb);
+      return [];
     },
     prepare(heapMbs) {
       for (const h of heapMbs) if (!fs.existsSync(blobFile(h))) enqueue(h);
