@@ -58,6 +58,8 @@ exports.handler = async () => {
     argv1: path.basename(process.argv[1]),
     limitMb: require("v8").getHeapStatistics().heap_size_limit / 1048576,
     keptMb: await keptMb(),
+    // A child given the runtime's execArgv (the blob with it) and -p code.
+    evalOut: cp.execFileSync(process.execPath, [...process.execArgv, "-p", "require('path').sep + 1"], { encoding: "utf8" }),
     tunablesSeen: "GLIBC_TUNABLES" in process.env,
     child: JSON.parse(child.out),
     childCode: child.code,
@@ -246,6 +248,7 @@ describe("Node startup snapshots", () => {
           // from the blob kept all 60 MB), and the malloc setting is not the function's.
           expect(r.keptMb).toBeLessThan(20);
           expect(r.tunablesSeen).toBe(false);
+          expect(r.evalOut).toBe("/1\n");
         }
         expect(snap.limitMb).toBe(plain.limitMb);
       } finally {
