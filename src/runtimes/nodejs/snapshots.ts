@@ -50,11 +50,11 @@ const BUILD_TIMEOUT_MS = 60_000;
 /** Another process's lock older than this is taken to be left by a crash. */
 const STALE_LOCK_MS = 2 * BUILD_TIMEOUT_MS;
 
-/** Machine-wide cache: /var/cache/fngraph/node-snapshots as root, else the user's cache dir. */
-export function defaultSnapshotDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (process.getuid?.() === 0) return "/var/cache/fngraph/node-snapshots";
-  const base = env["XDG_CACHE_HOME"] || path.join(os.homedir(), ".cache");
-  return path.join(base, "fngraph", "node-snapshots");
+/** Machine-wide cache: /var/cache/fngraph/node-snapshots as root, else in the user's ~/.cache. */
+export function defaultSnapshotDir(): string {
+  return process.getuid?.() === 0
+    ? "/var/cache/fngraph/node-snapshots"
+    : path.join(os.homedir(), ".cache", "fngraph", "node-snapshots");
 }
 
 export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
