@@ -364,6 +364,7 @@ export async function startPlatform(
         region: config.region,
         invoker: invoker.stats(),
         async: dispatcher.stats(),
+        nodeSnapshots: nodeSnapshots ? nodeSnapshots.stats() : "off",
       }),
     });
     closers.push(() => api.close());

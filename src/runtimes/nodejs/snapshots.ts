@@ -31,8 +31,18 @@ export interface NodeSnapshots {
   prepare(heapMbs: readonly number[]): void;
   /** Resolves once no build is queued or running. */
   idle(): Promise<void>;
+  /** For /healthz: the heap limits whose blob is there, being built, queued, or failed. */
+  stats(): NodeSnapshotStats;
   /** Stop building (a running build is killed; its temporary file removed). */
   close(): void;
+}
+
+export interface NodeSnapshotStats {
+  dir: string;
+  ready: number[];
+  building: number | null;
+  queued: number[];
+  failed: number[];
 }
 
 export interface NodeSnapshotsOptions {
@@ -162,6 +172,26 @@ export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
     },
     prepare(heapMbs) {
       for (const h of heapMbs) if (!fs.existsSync(blobFile(h))) enqueue(h);
+    },
+    stats() {
+      let files: string[] = [];
+      try {
+        files = fs.readdirSync(dir);
+      } catch {
+        // the cache was removed: nothing is ready
+      }
+      const ready = files
+        .filter((f) => f.startsWith(prefix) && f.endsWith(".blob"))
+        .map((f) => Number(f.slice(prefix.length, -".blob".length)))
+        .filter((n) => Number.isInteger(n))
+        .sort((a, b) => a - b);
+      return {
+        dir,
+        ready,
+        building: running?.heapMb ?? null,
+        queued: [...queue],
+        failed: [...failed].sort((a, b) => a - b),
+      };
     },
     idle() {
       if (!running && queue.length === 0) return Promise.resolve();
