@@ -212,13 +212,17 @@ describe("Node startup snapshots", () => {
   if (canRunTierA) {
     tiers.push([
       "A",
-      () =>
-        createSandbox({
+      () => {
+        // Under the test's root, removed with it.
+        const dataDir = path.join(root, "tier-a-data");
+        fs.mkdirSync(dataDir, { mode: 0o755 });
+        return createSandbox({
           isolation: "A",
-          dataDir: makeTempDir("snapshots-a"),
+          dataDir,
           logger: silentLogger,
           createPlain: () => createPlainProcessSandbox({ logger: silentLogger }),
-        }),
+        });
+      },
     ]);
   }
 
