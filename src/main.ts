@@ -20,10 +20,10 @@ import { extractZip } from "./packages/index.js";
 import { createSandbox } from "./sandbox/index.js";
 import { createPlainProcessSandbox } from "./sandbox/plain-process.js";
 import type { Sandbox } from "./sandbox/types.js";
-import { createRuntimeRegistry, locateShimRoot } from "./runtimes/registry.js";
+import { createRuntimeRegistry } from "./runtimes/registry.js";
 import { BOOTSTRAP_SHIM_HEAP_MB } from "./runtimes/custom/index.js";
 import { nodeHeapMb } from "./runtimes/nodejs/index.js";
-import { createNodeSnapshots, type NodeSnapshots } from "./runtimes/nodejs/snapshots.js";
+import { nodeSnapshotsFor, type NodeSnapshots } from "./runtimes/nodejs/snapshots.js";
 import { createRecordBatcher } from "./invoker/record-batcher.js";
 import { createInvoker } from "./invoker/invoker.js";
 import { createPrewarmPool, parsePrewarmSpecs, type PrewarmSpec } from "./invoker/prewarm-pool.js";
@@ -417,14 +417,12 @@ function startNodeSnapshots(
   prewarm: readonly PrewarmSpec[],
   logger: Logger,
 ): NodeSnapshots | undefined {
-  if (config.nodeSnapshots === "off") return undefined;
   try {
-    const snapshots = createNodeSnapshots({
+    const snapshots = nodeSnapshotsFor(config.nodeSnapshots, {
       nodePath: config.nodePath,
-      shimDir: path.join(locateShimRoot(), "nodejs", "shim"),
-      ...(config.nodeSnapshots ? { dir: config.nodeSnapshots } : {}),
       logger: logger.child({ part: "runtimes" }),
     });
+    if (!snapshots) return undefined;
     const pooled = prewarm
       .filter((s) => s.language === "nodejs")
       .map((s) => nodeHeapMb(s.memoryMb));

@@ -1,7 +1,5 @@
 import pino from "pino";
-import { locateShimRoot } from "../../src/runtimes/registry.js";
-import { createNodeSnapshots, type NodeSnapshots } from "../../src/runtimes/nodejs/snapshots.js";
-import path from "node:path";
+import { nodeSnapshotsFor, type NodeSnapshots } from "../../src/runtimes/nodejs/snapshots.js";
 
 /**
  * The Node startup snapshots a platform would use (docs/runtimes.md), built for these heap limits
@@ -12,15 +10,12 @@ export async function readyNodeSnapshots(
   heapMbs: readonly number[],
   log: (line: string) => void,
 ): Promise<NodeSnapshots | undefined> {
-  const setting = process.env["FNGRAPH_NODE_SNAPSHOTS"];
-  if (setting === "off") return undefined;
   try {
-    const snapshots = createNodeSnapshots({
+    const snapshots = nodeSnapshotsFor(process.env["FNGRAPH_NODE_SNAPSHOTS"], {
       nodePath: process.execPath,
-      shimDir: path.join(locateShimRoot(), "nodejs", "shim"),
-      ...(setting ? { dir: setting } : {}),
       logger: pino({ level: "silent" }),
     });
+    if (!snapshots) return undefined;
     snapshots.prepare(heapMbs);
     await snapshots.idle();
     return snapshots;

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../../core/logger.js";
+import { locateShimRoot } from "../registry.js";
 
 /**
  * Node startup snapshots, one per V8 heap limit (docs/runtimes.md, "Node startup snapshots").
@@ -48,8 +49,8 @@ export interface NodeSnapshotStats {
 export interface NodeSnapshotsOptions {
   /** The node binary the runtimes run (config `nodePath`). */
   nodePath: string;
-  /** Directory holding `snapshot-main.cjs` and `snapshot-check.cjs` (the Node shim's). */
-  shimDir: string;
+  /** Directory holding `snapshot-main.cjs` and `snapshot-check.cjs`; default the Node shim's. */
+  shimDir?: string;
   /** Where blobs are kept; default {@link defaultSnapshotDir}. Created if missing. */
   dir?: string;
   logger: Logger;
@@ -67,15 +68,30 @@ export function defaultSnapshotDir(): string {
     : path.join(os.homedir(), ".cache", "fngraph", "node-snapshots");
 }
 
+/**
+ * The snapshots a setting asks for (config `nodeSnapshots`): none for "off", else in that
+ * directory, or in {@link defaultSnapshotDir} when it is empty.
+ */
+export function nodeSnapshotsFor(
+  setting: string | undefined,
+  opts: Omit<NodeSnapshotsOptions, "dir">,
+): NodeSnapshots | undefined {
+  if (setting === "off") return undefined;
+  return createNodeSnapshots({ ...opts, ...(setting ? { dir: setting } : {}) });
+}
+
 export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
   const dir = path.resolve(opts.dir ?? defaultSnapshotDir());
   const log = opts.logger;
-  const shimDir = path.resolve(opts.shimDir);
+  const shimDir = path.resolve(opts.shimDir ?? path.join(locateShimRoot(), "nodejs", "shim"));
   const mainFile = path.join(shimDir, "snapshot-main.cjs");
   const checkFile = path.join(shimDir, "snapshot-check.cjs");
   // Root's cache is read by the sandboxes' uid; anyone else's stays private.
   const shared = process.getuid?.() === 0;
-  fs.mkdirSync(dir, { recursive: true, mode: shared ? 0o755 : 0o700 });
+  const makeDir = (): void => {
+    fs.mkdirSync(dir, { recursive: true, mode: shared ? 0o755 : 0o700 });
+  };
+  makeDir();
   if (shared) fs.chmodSync(dir, 0o755);
   const prefix = `node-${fingerprint(opts.nodePath, mainFile)}-heap`;
   const blobFile = (heapMb: number): string => path.join(dir, `${prefix}${heapMb}.blob`);
@@ -127,8 +143,7 @@ export function createNodeSnapshots(opts: NodeSnapshotsOptions): NodeSnapshots {
   async function build(heapMb: number, signal: AbortSignal): Promise<void> {
     const final = blobFile(heapMb);
     if (fs.existsSync(final)) return;
-    // The cache may have been cleaned meanwhile.
-    fs.mkdirSync(dir, { recursive: true, mode: shared ? 0o755 : 0o700 });
+    makeDir(); // the cache may have been cleaned meanwhile
     const lock = `${final}.lock`;
     if (!takeLock(lock)) return;
     const tmp = `${final}.${process.pid}.tmp`;
