@@ -21,12 +21,9 @@ import { createSandbox } from "./sandbox/index.js";
 import { createPlainProcessSandbox } from "./sandbox/plain-process.js";
 import type { Sandbox } from "./sandbox/types.js";
 import { createRuntimeRegistry } from "./runtimes/registry.js";
-import { BOOTSTRAP_SHIM_HEAP_MB } from "./runtimes/custom/index.js";
-import { nodeHeapMb } from "./runtimes/nodejs/index.js";
-import { nodeSnapshotsFor, type NodeSnapshots } from "./runtimes/nodejs/snapshots.js";
 import { createRecordBatcher } from "./invoker/record-batcher.js";
 import { createInvoker } from "./invoker/invoker.js";
-import { createPrewarmPool, parsePrewarmSpecs, type PrewarmSpec } from "./invoker/prewarm-pool.js";
+import { createPrewarmPool, parsePrewarmSpecs } from "./invoker/prewarm-pool.js";
 import { createReservedInstances } from "./invoker/reserved-instances.js";
 import { openReservedStore } from "./store/reserved.js";
 import { createAuthenticator, createTokenService } from "./auth/index.js";
@@ -139,12 +136,9 @@ export async function startPlatform(
 
     // Generic runtimes started ahead of time (docs/scaling.md); specs checked before anything runs.
     const prewarmSpecs = parsePrewarmSpecs(config.prewarm);
-    const nodeSnapshots = startNodeSnapshots(config, prewarmSpecs, logger);
-    if (nodeSnapshots) closers.push(async () => nodeSnapshots.close());
     const runtimes = createRuntimeRegistry({
       nodePath: config.nodePath,
       pythonPath: config.pythonPath,
-      ...(nodeSnapshots ? { nodeSnapshots } : {}),
     });
     const runtimeDefs = [...new Set(runtimes.names().map((n) => runtimes.get(n)!))];
     const prewarm =
@@ -364,7 +358,6 @@ export async function startPlatform(
         region: config.region,
         invoker: invoker.stats(),
         async: dispatcher.stats(),
-        nodeSnapshots: nodeSnapshots ? nodeSnapshots.stats() : "off",
       }),
     });
     closers.push(() => api.close());
@@ -404,32 +397,5 @@ export async function startPlatform(
   } catch (err) {
     await close();
     throw err;
-  }
-}
-
-/**
- * Node startup snapshots (config `nodeSnapshots`), with builds queued for the prewarmed pool's
- * sizes and the bootstrap shim. Without them (off, or the cache dir cannot be made), node starts
- * from its own snapshot as before.
- */
-function startNodeSnapshots(
-  config: Config,
-  prewarm: readonly PrewarmSpec[],
-  logger: Logger,
-): NodeSnapshots | undefined {
-  try {
-    const snapshots = nodeSnapshotsFor(config.nodeSnapshots, {
-      nodePath: config.nodePath,
-      logger: logger.child({ part: "runtimes" }),
-    });
-    if (!snapshots) return undefined;
-    const pooled = prewarm
-      .filter((s) => s.language === "nodejs")
-      .map((s) => nodeHeapMb(s.memoryMb));
-    snapshots.prepare([...new Set([...pooled, BOOTSTRAP_SHIM_HEAP_MB])]);
-    return snapshots;
-  } catch (err) {
-    logger.warn({ err }, "node startup snapshots unavailable; runtimes start without them");
-    return undefined;
   }
 }

@@ -5,9 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { createInstance, type Instance } from "../../src/runtimes/instance.js";
-import { BOOTSTRAP_SHIM_HEAP_MB } from "../../src/runtimes/custom/index.js";
 import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
-import { readyNodeSnapshots } from "../lib/node-snapshots.js";
 import type { RuntimeDef } from "../../src/runtimes/types.js";
 import { BENCH_CONTEXT as CONTEXT } from "../lib/invoke-context.js";
 import { createSandbox } from "../../src/sandbox/index.js";
@@ -132,12 +130,7 @@ export async function languagesSection(ctx: BenchContext): Promise<void> {
       ctx.log(`languages: tier A unavailable, section skipped (${String(err)})`);
       return;
     }
-    // The bootstrap shim starts as it would in the platform: from its snapshot.
-    const nodeSnapshots = await readyNodeSnapshots([BOOTSTRAP_SHIM_HEAP_MB], ctx.log);
-    const runtimes = createRuntimeRegistry({
-      nodePath: process.execPath,
-      ...(nodeSnapshots ? { nodeSnapshots } : {}),
-    });
+    const runtimes = createRuntimeRegistry({ nodePath: process.execPath });
     const starts = Math.max(5, ctx.plan.cold.starts);
     const warmCalls = 200;
     for (const lang of LANGS) {

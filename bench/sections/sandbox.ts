@@ -3,9 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { createInstance, type Instance } from "../../src/runtimes/instance.js";
-import { nodeHeapMb } from "../../src/runtimes/nodejs/index.js";
 import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
-import { readyNodeSnapshots } from "../lib/node-snapshots.js";
 import type { RuntimeDef } from "../../src/runtimes/types.js";
 import { BENCH_CONTEXT as CONTEXT } from "../lib/invoke-context.js";
 import { createSandbox } from "../../src/sandbox/index.js";
@@ -40,12 +38,7 @@ export async function sandboxSection(ctx: BenchContext): Promise<void> {
       ctx.log(`sandbox: tier A unavailable, section skipped (${String(err)})`);
       return;
     }
-    // Node.js starts as it would in the platform, from its snapshot, in both tiers.
-    const nodeSnapshots = await readyNodeSnapshots([nodeHeapMb(128)], ctx.log);
-    const runtimes = createRuntimeRegistry({
-      nodePath: process.execPath,
-      ...(nodeSnapshots ? { nodeSnapshots } : {}),
-    });
+    const runtimes = createRuntimeRegistry({ nodePath: process.execPath });
     const langs = [
       { label: "Node.js", runtime: "Node.js20.15", file: "index.js", source: NODE_NOOP },
       { label: "Python", runtime: "Python3.10", file: "index.py", source: PYTHON_NOOP },

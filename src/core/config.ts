@@ -19,11 +19,6 @@ export const configSchema = z.object({
   /** Absolute interpreter paths; never a pyenv shim (see sandbox notes). */
   nodePath: z.string().default(process.execPath),
   pythonPath: z.string().default("/usr/bin/python3"),
-  /**
-   * Node startup snapshots (docs/runtimes.md): where the blobs are kept, "off" for none; default
-   * a machine-wide cache (/var/cache/fngraph/node-snapshots as root).
-   */
-  nodeSnapshots: z.string().optional(),
   /** Sandbox tier: auto-detect, or force one (C = plain processes, development only). */
   isolation: z.enum(["auto", "A", "B", "C"]).default("auto"),
   /**
@@ -75,7 +70,6 @@ const ENV: Record<string, string> = {
   logLevel: "FNGRAPH_LOG_LEVEL",
   nodePath: "FNGRAPH_NODE",
   pythonPath: "FNGRAPH_PYTHON",
-  nodeSnapshots: "FNGRAPH_NODE_SNAPSHOTS",
   isolation: "FNGRAPH_ISOLATION",
   cgroupFavorDynmods: "FNGRAPH_CGROUP_FAVOR_DYNMODS",
   concurrencyQuota: "FNGRAPH_CONCURRENCY_QUOTA",

@@ -76,7 +76,6 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     // Runtimes whose code listens on fixed ports (http: 8000) get a network namespace each.
     network: runtime.ownNetwork && opts.network === "full" ? "private" : opts.network,
     mounts: opts.mounts,
-    ...(runtime.sharedDirs ? { sharedDirs: runtime.sharedDirs } : {}),
     ...(opts.user ? { user: opts.user } : {}),
   };
 

@@ -6,7 +6,6 @@ import { createGoRuntime } from "./go/index.js";
 import { createHttpRuntime } from "./http/index.js";
 import { createJavaRuntime } from "./java/index.js";
 import { createNodeRuntime } from "./nodejs/index.js";
-import type { NodeSnapshots } from "./nodejs/snapshots.js";
 import { createPhpRuntime } from "./php/index.js";
 import { createPythonRuntime } from "./python/index.js";
 import type { RuntimeDef } from "./types.js";
@@ -22,8 +21,6 @@ export interface RuntimeRegistryOptions {
   javaPath?: string;
   /** Directory holding `nodejs/shim` and `python/shim`; default: located from this module. */
   shimRoot?: string;
-  /** Startup snapshots for the runtimes that run `nodePath` (Node.js and the bootstrap shim). */
-  nodeSnapshots?: NodeSnapshots;
 }
 
 export interface RuntimeRegistry {
@@ -36,12 +33,10 @@ export interface RuntimeRegistry {
 /** The one place runtime names map to definitions (add a runtime: a folder + one line here). */
 export function createRuntimeRegistry(opts: RuntimeRegistryOptions): RuntimeRegistry {
   const shimRoot = opts.shimRoot ?? locateShimRoot();
-  const snapshots = opts.nodeSnapshots ? { snapshots: opts.nodeSnapshots } : {};
   const defs: RuntimeDef[] = [
     createNodeRuntime({
       nodePath: opts.nodePath,
       shimDir: path.join(shimRoot, "nodejs", "shim"),
-      ...snapshots,
     }),
     createPythonRuntime({
       pythonPath: opts.pythonPath ?? "/usr/bin/python3",
@@ -52,7 +47,6 @@ export function createRuntimeRegistry(opts: RuntimeRegistryOptions): RuntimeRegi
       create({
         nodePath: opts.nodePath,
         shimDir: path.join(shimRoot, "custom", "shim"),
-        ...snapshots,
       }),
     ),
   ];

@@ -29,8 +29,6 @@ export interface RuntimeDef {
   ownNetwork?: boolean;
   /** The shim benefits from the `warm` message before a prewarmed runtime is taken (Node.js). */
   warmUp?: boolean;
-  /** Host directories the runtime's command refers to (Node startup snapshots): bound read-only. */
-  sharedDirs?: readonly string[];
 }
 
 /** What a started runtime is told to load (the `load` message of the instance protocol). */

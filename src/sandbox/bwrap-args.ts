@@ -87,8 +87,6 @@ export function buildBwrapArgs(input: BwrapArgsInput, rootArgs: readonly string[
   }
   args.push("--ro-bind", spec.codeDir, SANDBOX_PATHS.codeRoot);
   args.push("--ro-bind", spec.runtimeDir, SANDBOX_PATHS.runtimeRoot);
-  // -try: a cache dir removed meanwhile is left out (its runtime then starts without it).
-  for (const d of spec.sharedDirs ?? []) args.push("--ro-bind-try", d, d);
   for (const m of spec.mounts) {
     args.push(m.readOnly ? "--ro-bind" : "--bind", m.hostPath, m.sandboxPath);
   }

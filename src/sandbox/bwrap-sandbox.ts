@@ -297,14 +297,7 @@ function validateSpec(spec: SandboxSpec, dropTo: { uid: number; gid: number } | 
     if (problem) throw new FsError("INVALID_MOUNT_PATH", problem);
   }
   if (!dropTo) return;
-  // Shared dirs that are gone are left out of the sandbox (--ro-bind-try), so not checked.
-  const shared = (spec.sharedDirs ?? []).filter((d) => fs.existsSync(d));
-  for (const p of [
-    spec.codeDir,
-    spec.runtimeDir,
-    ...shared,
-    ...spec.mounts.map((m) => m.hostPath),
-  ]) {
+  for (const p of [spec.codeDir, spec.runtimeDir, ...spec.mounts.map((m) => m.hostPath)]) {
     const blocked = firstUnsearchable(p, dropTo.uid, dropTo.gid);
     if (blocked) {
       throw new FsError("INTERNAL", `${p} is not reachable by uid ${dropTo.uid} (${blocked})`);

@@ -43,11 +43,6 @@ export interface SandboxSpec {
   network: "full" | "loopback" | "private";
   mounts: SandboxMount[];
   /**
-   * Platform directories the runtime's argv names (Node startup snapshots), bound read-only at
-   * the same path, so the argv is the same in every tier. Not function mounts: no /mnt rule.
-   */
-  sharedDirs?: readonly string[];
-  /**
    * Host uid/gid to run as (`mount_config.mount_user`); an absent id is the sandbox's default
    * (1003). Honoured where the platform can switch users (tiers A/B as root); ignored elsewhere.
    */

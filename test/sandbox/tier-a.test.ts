@@ -126,29 +126,6 @@ describe.skipIf(!canRunTierA).each([
     expect(m.status).toMatch(/Seccomp:\s+2/);
   });
 
-  it("binds shared dirs read-only at their own path, and leaves out one that is gone", async () => {
-    const shared = path.join(root, "shared-cache");
-    fs.mkdirSync(shared, { mode: 0o755, recursive: true });
-    fs.writeFileSync(path.join(shared, "blob"), "blob data", { mode: 0o644 });
-    const gone = path.join(root, "removed-cache");
-    const p = await launch(
-      nodeArgv(`
-        const fs = require('fs');
-        const tryDo = (f) => { try { return f(); } catch (e) { return e.code; } };
-        await report({
-          read: tryDo(() => fs.readFileSync(${JSON.stringify(path.join(shared, "blob"))}, 'utf8')),
-          write: tryDo(() => fs.writeFileSync(${JSON.stringify(path.join(shared, "x"))}, '1')),
-          gone: tryDo(() => fs.readdirSync(${JSON.stringify(gone)})),
-        });
-      `),
-      { sharedDirs: [shared, gone] },
-    );
-    const m = await firstMessage<Record<string, unknown>>(p);
-    expect(m.read).toBe("blob data");
-    expect(["EROFS", "EACCES"]).toContain(m.write);
-    expect(m.gone).toBe("ENOENT");
-  });
-
   it("round-trips messages over fd 3", async () => {
     const p = await launch(
       nodeArgv(`

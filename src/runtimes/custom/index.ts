@@ -3,8 +3,7 @@ import { FsError } from "../../core/errors.js";
 import { findEntry } from "../../packages/handler-entry.js";
 import type { ZipEntry } from "../../packages/zip-entry.js";
 import { baseEnv } from "../base-env.js";
-import { NODE_MALLOC_ENV, nodeArgs } from "../nodejs/index.js";
-import type { NodeSnapshots } from "../nodejs/snapshots.js";
+import { nodeArgs } from "../nodejs/index.js";
 import type { Language, RuntimeDef } from "../types.js";
 
 /** FunctionGraph names of the custom runtime (contract §3.8). */
@@ -15,12 +14,10 @@ export interface BootstrapRuntimeOptions {
   nodePath: string;
   /** Host directory holding `runtime.cjs` (src/runtimes/custom/shim). */
   shimDir: string;
-  /** Startup snapshots of node (nodejs/snapshots.ts), for the shim's own start. */
-  snapshots?: NodeSnapshots;
 }
 
 /** The relay shim is small; its heap stays far below the function's memory. */
-export const BOOTSTRAP_SHIM_HEAP_MB = 32;
+const BOOTSTRAP_SHIM_HEAP_MB = 32;
 
 /**
  * A runtime whose package starts itself from an executable `bootstrap`: the shim
@@ -41,12 +38,11 @@ export function createBootstrapRuntime(
     shimDir: opts.shimDir,
     entryFile: () => "bootstrap",
     command: (paths) => [
-      ...nodeArgs(opts.nodePath, BOOTSTRAP_SHIM_HEAP_MB, opts.snapshots),
+      ...nodeArgs(opts.nodePath, BOOTSTRAP_SHIM_HEAP_MB),
       path.posix.join(paths.runtimeRoot, "runtime.cjs"),
       opts.mode,
     ],
-    ...(opts.snapshots ? { sharedDirs: [opts.snapshots.dir] } : {}),
-    baseEnv: (paths) => baseEnv(paths, NODE_MALLOC_ENV),
+    baseEnv: (paths) => baseEnv(paths),
     checkPackage: checkBootstrap,
     freeHandler: true,
     ownNetwork: opts.ownNetwork,

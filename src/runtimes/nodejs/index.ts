@@ -2,7 +2,6 @@ import path from "node:path";
 import type { SandboxPaths } from "../../sandbox/types.js";
 import { baseEnv } from "../base-env.js";
 import type { RuntimeDef } from "../types.js";
-import type { NodeSnapshots } from "./snapshots.js";
 
 /** FunctionGraph Node.js runtime names; all are served by the one installed node. */
 export const NODE_RUNTIME_NAMES = [
@@ -21,8 +20,6 @@ export interface NodeRuntimeOptions {
   nodePath: string;
   /** Host directory holding `runtime.cjs`. */
   shimDir: string;
-  /** Startup snapshots per heap limit (snapshots.ts); without, node starts from its own. */
-  snapshots?: NodeSnapshots;
 }
 
 /** V8's old space gets this share of the function's memory; the rest is stacks, buffers, code. */
@@ -34,28 +31,11 @@ export function nodeHeapMb(memoryMb: number): number {
 }
 
 /**
- * glibc's malloc for every node the platform starts (the shims take it out of their environment
- * before the function's code runs). Left dynamic, malloc raises its mmap and trim thresholds when
- * a large block is freed; a node started from a snapshot frees its 4 MB blob copy at start, and
- * then kept the pages of a call's freed Buffers (a 60 MB call left the instance at 100 MB instead
- * of 39), so the next call's peak still counted them. Fixed at glibc's initial 128 KB, large
- * blocks are mmap'd and go back to the kernel when freed, with or without the snapshot.
+ * node's argv up to the script. The heap limit is a V8 flag; the shims set it back to its default
+ * as soon as the heap is made, so that node accepts its built-ins' code cache (runtime.cjs).
  */
-export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({
-  GLIBC_TUNABLES: "glibc.malloc.mmap_threshold=131072",
-});
-
-/**
- * node's argv up to the script: the heap limit, then the startup snapshot made under the same
- * limit when it is built (it spares compiling node's built-in modules, snapshots.ts).
- */
-export function nodeArgs(nodePath: string, heapMb: number, snapshots?: NodeSnapshots): string[] {
-  return [
-    nodePath,
-    `--max-old-space-size=${heapMb}`,
-    ...(snapshots?.args(heapMb) ?? []),
-    "--no-warnings",
-  ];
+export function nodeArgs(nodePath: string, heapMb: number): string[] {
+  return [nodePath, `--max-old-space-size=${heapMb}`, "--no-warnings"];
 }
 
 export function createNodeRuntime(opts: NodeRuntimeOptions): RuntimeDef {
@@ -66,15 +46,11 @@ export function createNodeRuntime(opts: NodeRuntimeOptions): RuntimeDef {
     shimDir: opts.shimDir,
     entryFile: (handler) => `${splitHandler(handler).file}.js`,
     command: (paths, { memoryMb }) => [
-      ...nodeArgs(opts.nodePath, nodeHeapMb(memoryMb), opts.snapshots),
+      ...nodeArgs(opts.nodePath, nodeHeapMb(memoryMb)),
       path.posix.join(paths.runtimeRoot, "runtime.cjs"),
     ],
-    ...(opts.snapshots ? { sharedDirs: [opts.snapshots.dir] } : {}),
     baseEnv: (paths: SandboxPaths) =>
-      baseEnv(paths, {
-        NODE_PATH: path.posix.join(paths.codeRoot, "node_modules"),
-        ...NODE_MALLOC_ENV,
-      }),
+      baseEnv(paths, { NODE_PATH: path.posix.join(paths.codeRoot, "node_modules") }),
   };
 }
 

@@ -8,8 +8,18 @@
 //           (APIG event → request, response → APIG result with base64 body), contract §3.10.
 // stdout/stderr of the bootstrap are the function's logs.
 
-// The malloc setting the host starts node with (NODE_MALLOC_ENV) is the shim's, not the function's.
-delete process.env.GLIBC_TUNABLES;
+// The heap limit (`--max-old-space-size`) is applied when V8 sets up the heap; set back to its
+// default now, so that node's built-ins load from its code cache (as in the Node.js shim,
+// src/runtimes/nodejs/shim/runtime.cjs).
+const quiet = process.noDeprecation;
+process.noDeprecation = true;
+try {
+  process.binding("v8").setFlagsFromString("--max-old-space-size=0");
+} catch {
+  require("v8").setFlagsFromString("--max-old-space-size=0");
+} finally {
+  process.noDeprecation = quiet;
+}
 
 const net = require("net");
 const fs = require("fs");

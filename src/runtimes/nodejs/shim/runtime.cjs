@@ -3,8 +3,21 @@
 // Speaks the instance protocol (src/runtimes/PROTOCOL.md) on fd 3: 4-byte big-endian length +
 // UTF-8 JSON per frame. stdout/stderr belong to the function.
 
-// The malloc setting the host starts node with (NODE_MALLOC_ENV) is the shim's, not the function's.
-delete process.env.GLIBC_TUNABLES;
+// The heap limit the host starts node with (`--max-old-space-size`) is applied when V8 sets up
+// the heap, before this line. Left set, it changes V8's flag hash, and node then refuses the code
+// cache of its built-in modules that ships in its binary: every built-in the shim or the function
+// loads would be compiled from source (~10 ms per start). Set back to its default here, the heap
+// keeps its limit and the code cache matches again (docs/runtimes.md, "The heap limit and node's
+// code cache"). process.binding, not require("v8"): that module alone compiles for ~12 ms.
+const quiet = process.noDeprecation;
+process.noDeprecation = true;
+try {
+  process.binding("v8").setFlagsFromString("--max-old-space-size=0");
+} catch {
+  require("v8").setFlagsFromString("--max-old-space-size=0");
+} finally {
+  process.noDeprecation = quiet;
+}
 
 const net = require("net");
 const fs = require("fs");

@@ -183,10 +183,14 @@ async function releaseGarbage(baseKb) {
   if (collectGarbage === undefined) {
     try {
       // A gc function in a separate context: user code keeps its global scope without `gc`.
-      require("v8").setFlagsFromString("--expose-gc");
+      v8.setFlagsFromString("--expose-gc");
       collectGarbage = require("vm").runInNewContext("gc");
     } catch {
       collectGarbage = null;
+    } finally {
+      // The function keeps working; the flag, left set, would change V8's flag hash, and node
+      // would refuse its built-ins' code cache again (runtime.cjs, the heap flag's reset).
+      v8.setFlagsFromString("--no-expose-gc");
     }
   }
   if (!collectGarbage) return;
