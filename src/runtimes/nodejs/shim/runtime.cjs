@@ -238,12 +238,30 @@ function serialize(value) {
   return text;
 }
 
+// node makes process.stdout and process.stderr on first use (on a pipe, a socket each: ~0.5 ms);
+// the getters are wrapped to note when, so a function that never writes does not make them just
+// to have them flushed.
+const stdio = { stdout: undefined, stderr: undefined };
+for (const name of ["stdout", "stderr"]) {
+  const d = Object.getOwnPropertyDescriptor(process, name);
+  if (!d || !d.get || !d.configurable) {
+    stdio[name] = process[name];
+    continue;
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: d.enumerable,
+    get() {
+      return (stdio[name] = d.get.call(process));
+    },
+  });
+}
 function flushStream(stream) {
-  if (!stream.writableLength) return Promise.resolve();
+  if (!stream || !stream.writableLength) return Promise.resolve();
   return new Promise((resolve) => stream.write("", () => resolve()));
 }
 function flushStdio() {
-  return Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
+  return Promise.all([flushStream(stdio.stdout), flushStream(stdio.stderr)]);
 }
 
 // Whether this shim reports each call's peak RSS itself: the load message turns it off when the
