@@ -9,18 +9,6 @@ export const SANDBOX_PATHS: Readonly<SandboxPaths> = Object.freeze({
   tmpDir: "/tmp",
 });
 
-/** Host /etc files a runtime needs (DNS, TLS roots, time zone), bound read-only when present. */
-const ETC_FILES = [
-  "/etc/resolv.conf",
-  "/etc/hosts",
-  "/etc/nsswitch.conf",
-  "/etc/localtime",
-  "/etc/ssl/certs",
-  "/etc/ssl/openssl.cnf",
-  "/etc/ca-certificates",
-  "/etc/alternatives",
-];
-
 /** Top-level directories that are symlinks into /usr on merged-/usr systems. */
 const ROOT_LINKS = ["bin", "sbin", "lib", "lib64", "lib32", "libx32"];
 
@@ -29,7 +17,7 @@ export type TmpMount = { kind: "bind"; hostDir: string } | { kind: "tmpfs"; size
 export interface BwrapArgsInput {
   spec: SandboxSpec;
   tmp: TmpMount;
-  /** Directory holding the generated `passwd` and `group`. */
+  /** The sandbox's /etc: the host's entries it needs, `passwd` and `group` (staged-etc.ts). */
   etcDir: string;
   /** fd number where bwrap reads the seccomp filter, if any. */
   seccompFd?: number;
@@ -52,17 +40,6 @@ export function rootLayoutArgs(): string[] {
     if (st.isSymbolicLink()) args.push("--symlink", fs.readlinkSync(p), p);
     else if (st.isDirectory()) args.push("--ro-bind", p, p);
   }
-  for (const p of ETC_FILES) if (fs.existsSync(p)) args.push("--ro-bind", p, p);
-  // Debian's JDKs keep conf/ (java.security) under /etc/java-N-openjdk: the Java runtime needs it.
-  let etc: string[] = [];
-  try {
-    etc = fs.readdirSync("/etc");
-  } catch {
-    // no /etc listing: no JDK configuration either
-  }
-  for (const name of etc) {
-    if (/^java-\d+-openjdk$/.test(name)) args.push("--ro-bind", `/etc/${name}`, `/etc/${name}`);
-  }
   return args;
 }
 
@@ -77,8 +54,7 @@ export function buildBwrapArgs(input: BwrapArgsInput, rootArgs: readonly string[
   args.push("--hostname", "sandbox");
   if (input.ids) args.push("--uid", String(input.ids.uid), "--gid", String(input.ids.gid));
   args.push(...rootArgs);
-  args.push("--ro-bind", path.join(input.etcDir, "passwd"), "/etc/passwd");
-  args.push("--ro-bind", path.join(input.etcDir, "group"), "/etc/group");
+  args.push("--ro-bind", input.etcDir, "/etc");
   args.push("--proc", "/proc", "--dev", "/dev");
   if (input.tmp.kind === "bind") args.push("--bind", input.tmp.hostDir, "/tmp");
   else {

@@ -17,6 +17,7 @@ import { cgroupName, createCgroupDriver, probeCgroupLayout } from "./cgroups.js"
 import { favorDynmods } from "./cgroup-dynmods.js";
 import { findLauncher, launcherArgv, shellChainArgv, type LaunchSteps } from "./launcher.js";
 import { buildSeccompFilter } from "./seccomp.js";
+import { createStagedEtc } from "./staged-etc.js";
 import { createPrivateNetFactory } from "./private-net.js";
 import type { PrivateNet } from "./private-net.js";
 import { wrapProcess } from "./sandbox-process.js";
@@ -93,24 +94,9 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
       `sandbox state dir ${stateDir} is not reachable by uid ${uid}: ${blocked} lacks o+x`,
     );
   }
-  const etcDir = path.join(stateDir, "etc");
-  fs.mkdirSync(etcDir, { recursive: true, mode: 0o755 });
-  fs.chmodSync(etcDir, 0o755);
-  writeEtc(etcDir, uid, gid);
-  // passwd/group naming another mount user's ids: `<etc>/<uid>-<gid>/`, written on first use.
-  const etcDirs = new Map<string, string>([[`${uid}-${gid}`, etcDir]]);
-  const etcFor = (ids: { uid: number; gid: number }): string => {
-    const key = `${ids.uid}-${ids.gid}`;
-    let dir = etcDirs.get(key);
-    if (!dir) {
-      dir = path.join(etcDir, key);
-      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-      fs.chmodSync(dir, 0o755);
-      writeEtc(dir, ids.uid, ids.gid);
-      etcDirs.set(key, dir);
-    }
-    return dir;
-  };
+  // The sandbox's /etc, one directory per ids (another mount user's: made on first use).
+  const etc = createStagedEtc({ root: path.join(stateDir, "etc") });
+  etc.dirFor({ uid, gid });
   let warnedNoUser = false;
   const seccomp = buildSeccompFilter();
   const seccompFile = path.join(stateDir, `seccomp-${process.arch}.bpf`);
@@ -217,7 +203,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         {
           spec,
           tmp,
-          etcDir: runAs ? etcFor(runAs) : etcDir,
+          etcDir: etc.dirFor(runAs ?? { uid, gid }),
           ...(runAs ? { ids: runAs } : {}),
           ...(seccompFd !== undefined ? { seccompFd: 4 } : {}),
           disableUserns: opts.disableUserns ?? true,
@@ -277,6 +263,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         await Promise.all([...live].map((p) => p.kill()));
         while (pending.size > 0) await Promise.all([...pending]);
         await volumes?.close();
+        etc.close();
       })()),
   };
 }
@@ -303,22 +290,4 @@ function validateSpec(spec: SandboxSpec, dropTo: { uid: number; gid: number } | 
       throw new FsError("INTERNAL", `${p} is not reachable by uid ${dropTo.uid} (${blocked})`);
     }
   }
-}
-
-function writeEtc(dir: string, uid: number, gid: number): void {
-  // The function's ids are named `sandbox`; nobody/nogroup only when they are other ids.
-  const passwd = [
-    "root:x:0:0:root:/root:/usr/sbin/nologin",
-    `sandbox:x:${uid}:${gid}:function:/tmp:/usr/sbin/nologin`,
-    ...(uid === 65534 ? [] : ["nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin"]),
-    "",
-  ].join("\n");
-  const group = [
-    "root:x:0:",
-    `sandbox:x:${gid}:`,
-    ...(gid === 65534 ? [] : ["nogroup:x:65534:"]),
-    "",
-  ].join("\n");
-  fs.writeFileSync(path.join(dir, "passwd"), passwd, { mode: 0o644 });
-  fs.writeFileSync(path.join(dir, "group"), group, { mode: 0o644 });
 }

@@ -82,6 +82,9 @@ describe.skipIf(!canRunTierA).each([
           writeCode: tryDo(() => fs.writeFileSync('/opt/function/code/x', '1')),
           readCode: fs.readFileSync('/opt/function/code/index.js', 'utf8'),
           shadow: tryDo(() => fs.readFileSync('/etc/shadow')),
+          resolv: tryDo(() => fs.readFileSync('/etc/resolv.conf', 'utf8')) === 'ok' ? fs.readFileSync('/etc/resolv.conf', 'utf8') : 'missing',
+          certs: fs.readdirSync('/etc/ssl/certs').length,
+          writeEtc: tryDo(() => fs.writeFileSync('/etc/hosts', '1')),
           dataDir: tryDo(() => fs.readdirSync(${JSON.stringify(path.join(root, "data"))})),
           workDir: tryDo(() => fs.readdirSync('/work')),
           rootDir: tryDo(() => fs.readdirSync('/root')),
@@ -105,6 +108,10 @@ describe.skipIf(!canRunTierA).each([
     expect(["EROFS", "EACCES"]).toContain(m.writeCode);
     expect(m.readCode).toContain("exports.handler");
     expect(m.shadow).toBe("ENOENT");
+    // The staged /etc: the host's DNS setting and TLS roots, read-only.
+    expect(m.resolv).toBe(fs.readFileSync("/etc/resolv.conf", "utf8"));
+    expect(m.certs).toBe(fs.readdirSync("/etc/ssl/certs").length);
+    expect(["EROFS", "EACCES"]).toContain(m.writeEtc);
     expect(m.dataDir).toBe("ENOENT");
     expect(m.workDir).toBe("ENOENT");
     expect(m.rootDir).toBe("ENOENT");
