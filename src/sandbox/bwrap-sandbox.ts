@@ -96,7 +96,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
   }
   // The sandbox's /etc, one directory per ids (another mount user's: made on first use).
   const etc = createStagedEtc({ root: path.join(stateDir, "etc") });
-  etc.dirFor({ uid, gid });
+  await etc.dirFor({ uid, gid });
   let warnedNoUser = false;
   const seccomp = buildSeccompFilter();
   const seccompFile = path.join(stateDir, `seccomp-${process.arch}.bpf`);
@@ -198,12 +198,13 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
       const tmp: TmpMount = volume
         ? { kind: "bind", hostDir: volume.hostDir }
         : { kind: "tmpfs", sizeMb: spec.tmpMb };
+      const etcDir = await etc.dirFor(runAs ?? { uid, gid });
       if (seccomp) seccompFd = fs.openSync(seccompFile, "r");
       const bwrapArgs = buildBwrapArgs(
         {
           spec,
           tmp,
-          etcDir: etc.dirFor(runAs ?? { uid, gid }),
+          etcDir,
           ...(runAs ? { ids: runAs } : {}),
           ...(seccompFd !== undefined ? { seccompFd: 4 } : {}),
           disableUserns: opts.disableUserns ?? true,

@@ -34,8 +34,8 @@ describe("the sandbox's staged /etc", () => {
       keepReplacedMs,
     }));
 
-  it("copies the entries it is given, with passwd and group naming the ids", () => {
-    const dir = make().dirFor({ uid: 1003, gid: 1003 });
+  it("copies the entries it is given, with passwd and group naming the ids", async () => {
+    const dir = await make().dirFor({ uid: 1003, gid: 1003 });
     // A symlinked file is copied with its content, as a bind of it shows it.
     expect(fs.lstatSync(path.join(dir, "resolv.conf")).isFile()).toBe(true);
     expect(fs.readFileSync(path.join(dir, "resolv.conf"), "utf8")).toBe("nameserver 10.0.0.1\n");
@@ -56,18 +56,24 @@ describe("the sandbox's staged /etc", () => {
     expect(fs.statSync(dir).mode & 0o777).toBe(0o755);
   });
 
-  it("keeps one directory per ids while the host's entries stay as they are", () => {
+  it("keeps one directory per ids while the host's entries stay as they are", async () => {
     const s = make();
-    const a = s.dirFor({ uid: 1003, gid: 1003 });
-    const b = s.dirFor({ uid: 2000, gid: 2001 });
+    const a = await s.dirFor({ uid: 1003, gid: 1003 });
+    const b = await s.dirFor({ uid: 2000, gid: 2001 });
     expect(b).not.toBe(a);
     expect(fs.readFileSync(path.join(b, "passwd"), "utf8")).toMatch(/^sandbox:x:2000:2001:/m);
-    expect(s.dirFor({ uid: 1003, gid: 1003 })).toBe(a);
+    expect(await s.dirFor({ uid: 1003, gid: 1003 })).toBe(a);
+    // Launches that ask at once share one copy.
+    const [x, y] = await Promise.all([
+      s.dirFor({ uid: 3000, gid: 3000 }),
+      s.dirFor({ uid: 3000, gid: 3000 }),
+    ]);
+    expect(x).toBe(y);
   });
 
   it("makes a fresh copy when a host entry changed, and removes the replaced one later", async () => {
     const s = make(100);
-    const before = s.dirFor({ uid: 1003, gid: 1003 });
+    const before = await s.dirFor({ uid: 1003, gid: 1003 });
     fs.writeFileSync(path.join(root, "real-resolv.conf"), "nameserver 10.0.0.2\n");
     const t = new Date(Date.now() + 5000);
     fs.utimesSync(path.join(root, "real-resolv.conf"), t, t);
@@ -75,7 +81,7 @@ describe("the sandbox's staged /etc", () => {
     let after = before;
     for (let i = 0; i < 30 && after === before; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      after = s.dirFor({ uid: 1003, gid: 1003 });
+      after = await s.dirFor({ uid: 1003, gid: 1003 });
     }
     expect(after).not.toBe(before);
     expect(fs.readFileSync(path.join(after, "resolv.conf"), "utf8")).toBe("nameserver 10.0.0.2\n");
@@ -88,10 +94,10 @@ describe("the sandbox's staged /etc", () => {
     expect(fs.existsSync(after)).toBe(true);
   });
 
-  it("starts clean: copies of a previous run are removed", () => {
+  it("starts clean: copies of a previous run are removed", async () => {
     const leftover = path.join(root, "staged", "1003-1003.7");
     fs.mkdirSync(leftover, { recursive: true });
-    const dir = make().dirFor({ uid: 1003, gid: 1003 });
+    const dir = await make().dirFor({ uid: 1003, gid: 1003 });
     expect(fs.existsSync(leftover)).toBe(false);
     expect(fs.existsSync(dir)).toBe(true);
   });
