@@ -17,6 +17,7 @@ import { cgroupName, createCgroupDriver, probeCgroupLayout } from "./cgroups.js"
 import { favorDynmods } from "./cgroup-dynmods.js";
 import { findLauncher, launcherArgv, shellChainArgv, type LaunchSteps } from "./launcher.js";
 import { buildSeccompFilter } from "./seccomp.js";
+import { childOf, createSpawner } from "./spawner.js";
 import { createStagedEtc } from "./staged-etc.js";
 import { createPrivateNetFactory } from "./private-net.js";
 import type { PrivateNet } from "./private-net.js";
@@ -38,6 +39,11 @@ export interface BwrapSandboxOptions {
   bwrapPath?: string;
   /** fngraph-launch (launcher.ts); default: the build in `native/`, if any. Null: the shell chain. */
   launcherPath?: string | null;
+  /**
+   * Launch through the launcher's spawner (`fngraph-launch --serve`, spawner.ts) instead of
+   * forking the platform. Default: yes, unless FNGRAPH_SPAWNER=0.
+   */
+  useSpawner?: boolean;
   setprivPath?: string;
   prlimitPath?: string;
   /** Pass `--disable-userns` (bwrap ≥ 0.8). Default true. */
@@ -77,6 +83,11 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
   const prlimitPath = opts.prlimitPath ?? "/usr/bin/prlimit";
   const launcher =
     opts.launcherPath === undefined ? findLauncher() : (opts.launcherPath ?? undefined);
+  // FNGRAPH_SPAWNER=0: every launch forks the platform, as before the spawner.
+  const spawner =
+    launcher && (opts.useSpawner ?? process.env["FNGRAPH_SPAWNER"] !== "0")
+      ? createSpawner(launcher, log.child({ part: "spawner" }))
+      : undefined;
   const isRoot = process.getuid?.() === 0;
   const pidsMax = opts.pidsMax ?? 1024;
   const nofile = opts.nofile ?? 1024;
@@ -228,10 +239,23 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
       // close() may have begun while this launch waited for its network or /tmp volume: it would
       // not see a process spawned now.
       if (closed) throw new FsError("UNAVAILABLE", "sandbox is closed");
-      const child = spawn(argv[0] ?? "", argv.slice(1), {
-        env: {},
-        stdio: ["ignore", "pipe", "pipe", "pipe", seccompFd ?? "ignore"],
-      });
+      // Through the spawner when it runs (a fork of a small process, spawner.ts), else a fork of
+      // the platform.
+      const remote = launcher
+        ? spawner?.launch(argv.slice(1), seccompFd !== undefined ? seccompFile : undefined)
+        : undefined;
+      const child = remote
+        ? await remote
+        : childOf(
+            spawn(argv[0] ?? "", argv.slice(1), {
+              env: {},
+              stdio: ["ignore", "pipe", "pipe", "pipe", seccompFd ?? "ignore"],
+            }),
+          );
+      if (closed) {
+        child.kill("SIGKILL");
+        throw new FsError("UNAVAILABLE", "sandbox is closed");
+      }
       const rssPollMs = opts.rssPollMs ?? 50;
       const proc = wrapProcess({ spec, child, cg, volume, log: ilog, track, live, rssPollMs });
       if (pnet) {
@@ -265,6 +289,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         while (pending.size > 0) await Promise.all([...pending]);
         await volumes?.close();
         etc.close();
+        spawner?.close();
       })()),
   };
 }

@@ -1,12 +1,11 @@
-import type { spawn } from "node:child_process";
 import fs from "node:fs";
-import type { Duplex, Readable } from "node:stream";
 import type { Logger } from "../core/logger.js";
 import type { InstanceCgroup } from "./cgroups.js";
 import { cpuMillicoresFor } from "./cgroups.js";
 import { delay } from "./exec.js";
 import { createRssMonitor } from "./rss-monitor.js";
 import type { RssMonitor } from "./rss-monitor.js";
+import type { LaunchedChild } from "./spawner.js";
 import type { TmpVolume } from "./tmp-volume.js";
 import type { SandboxExit, SandboxProcess, SandboxSpec } from "./types.js";
 
@@ -20,7 +19,7 @@ const MB = 1024 * 1024;
 
 export interface WrapInput {
   spec: SandboxSpec;
-  child: ReturnType<typeof spawn>;
+  child: LaunchedChild;
   cg: InstanceCgroup | undefined;
   volume: TmpVolume | undefined;
   log: Logger;
@@ -95,9 +94,9 @@ export function wrapProcess(input: WrapInput): SandboxProcess {
   const proc: SandboxProcess = {
     id: spec.id,
     pid: child.pid ?? -1,
-    channel: child.stdio[3] as unknown as Duplex,
-    stdout: child.stdout as Readable,
-    stderr: child.stderr as Readable,
+    channel: child.channel,
+    stdout: child.stdout,
+    stderr: child.stderr,
     exited,
     // Tier B's RSS polling samples too.
     peakExact: cg ? cg.peakExact : false,

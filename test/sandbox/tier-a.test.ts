@@ -19,12 +19,13 @@ import {
   nodeArgv,
 } from "./helpers.js";
 
-// Each launch starts with fngraph-launch (the build in native/) or, without it, the shell chain
-// (sh, nsenter, setpriv): both must give the same sandbox.
+// Each launch starts with fngraph-launch (the build in native/; forked by its spawner, or by the
+// platform) or, without it, the shell chain (sh, nsenter, setpriv): all must give the same sandbox.
 describe.skipIf(!canRunTierA).each([
-  { chain: "fngraph-launch", launcherPath: undefined, tag: "l" },
-  { chain: "the shell chain", launcherPath: null, tag: "s" },
-])("tier A sandbox (bwrap + cgroups), launched by $chain", ({ launcherPath, tag }) => {
+  { chain: "fngraph-launch's spawner", launcherPath: undefined, useSpawner: true, tag: "p" },
+  { chain: "fngraph-launch", launcherPath: undefined, useSpawner: false, tag: "l" },
+  { chain: "the shell chain", launcherPath: null, useSpawner: false, tag: "s" },
+])("tier A sandbox (bwrap + cgroups), launched by $chain", ({ launcherPath, useSpawner, tag }) => {
   const PREFIX = `testa${tag}${process.pid}`;
   let root: string;
   let dirs: { codeDir: string; runtimeDir: string };
@@ -57,6 +58,7 @@ describe.skipIf(!canRunTierA).each([
       tmpPoolCount: 1,
       tmpPoolSizeMb: 64,
       launcherPath,
+      useSpawner,
     });
   });
 
@@ -271,6 +273,7 @@ describe.skipIf(!canRunTierA).each([
       pidsMax: 64,
       tmpPoolCount: 0,
       launcherPath,
+      useSpawner,
     });
     try {
       // The bomb runs in a subshell forked before it starts, and the main shell then execs
