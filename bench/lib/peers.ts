@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -48,6 +49,18 @@ export interface Offline {
  * (`<name>.js`, exports.handler), on free ports. `reload` sets --reloadHandler: every call loads
  * the handler afresh (its cold start).
  */
+/** A loopback port nothing listens on now (the kernel's pick for port 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startOffline(opts: {
   repoRoot: string;
   handlers: Record<string, string>;
@@ -80,7 +93,8 @@ export async function startOffline(opts: {
       "",
     ].join("\n"),
   );
-  const lambdaPort = 20000 + Math.floor(Math.random() * 20000);
+  // Ports the kernel chose: a random one once hit the fngraph server's own, which then answered.
+  const lambdaPort = await freePort();
   const args = [
     bin,
     "offline",
@@ -88,7 +102,7 @@ export async function startOffline(opts: {
     "--lambdaPort",
     String(lambdaPort),
     "--httpPort",
-    String(lambdaPort + 1),
+    String(await freePort()),
     "--noPrependStageInUrl",
     ...(opts.reload ? ["--reloadHandler"] : []),
   ];
