@@ -57,10 +57,13 @@ function socketOf(handle: unknown): net.Socket {
   return new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
 }
 
+/** What the spawner sends (launcher/fngraph-launch.c, `--serve`). */
 interface Message {
+  /** With a handle: launch `l`'s end of its fd `w` (1, 2, 3); `p` its pid. */
   l?: number;
   w?: number;
   p?: number;
+  /** Launch `x` exited with code `c` or signal number `g`, or did not start (`e`, the reason). */
   x?: number;
   c?: number;
   g?: number;
