@@ -42,6 +42,9 @@ describe.skipIf(!launcher)("the sandbox spawner (fngraph-launch --serve)", () =>
   beforeAll(() => {
     dir = makeTempDir("spawner");
   });
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   afterEach(() => {
     spawner?.close();
     spawner = undefined;
