@@ -47,6 +47,9 @@ export interface Spawner {
 }
 
 const RESTART_MS = 10_000;
+/** A launch's handles come back in well under a millisecond; none after this, the spawner is
+ * taken for stuck: the launch fails, and the spawner is killed (and restarted later). */
+const ANSWER_MS = 5_000;
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
 );
@@ -93,9 +96,10 @@ class RemoteChild extends EventEmitter implements LaunchedChild {
 export function createSpawner(
   launcher: string,
   log: Logger,
-  opts: { restartMs?: number } = {},
+  opts: { restartMs?: number; answerMs?: number } = {},
 ): Spawner {
   const restartMs = opts.restartMs ?? RESTART_MS;
+  const answerMs = opts.answerMs ?? ANSWER_MS;
   let proc: ChildProcess | undefined;
   let unavailableUntil = 0;
   let nextId = 0;
@@ -218,7 +222,21 @@ export function createSpawner(
       };
       const child = new RemoteChild(id, send);
       return new Promise<LaunchedChild>((resolve) => {
-        starting.set(id, { child, got: new Map(), resolve });
+        const timer = setTimeout(() => {
+          if (!starting.has(id)) return;
+          log.warn({ answerMs }, "sandbox spawner did not answer a launch; restarting it");
+          failStart(id, `no answer in ${answerMs} ms`);
+          p.kill("SIGKILL");
+        }, answerMs);
+        timer.unref();
+        starting.set(id, {
+          child,
+          got: new Map(),
+          resolve: (c) => {
+            clearTimeout(timer);
+            resolve(c);
+          },
+        });
         updateRef();
         send({
           id,

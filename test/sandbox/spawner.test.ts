@@ -115,6 +115,19 @@ describe.skipIf(!launcher)("the sandbox spawner (fngraph-launch --serve)", () =>
     expect(r.stderr).toMatch(/^fngraph-launch: cgroup: /);
   });
 
+  it("a spawner that does not answer fails the launch, and is replaced", async () => {
+    const stuck = path.join(dir, "stuck-spawner");
+    fs.writeFileSync(stuck, "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+    spawner = createSpawner(stuck, silentLogger, { answerMs: 200, restartMs: 60_000 });
+    const child = await spawner.launch(sh("true"))!;
+    expect(child.pid).toBeUndefined();
+    const err = await new Promise<Error>((resolve) => child.once("error", resolve));
+    expect(err.message).toMatch(/no answer in 200 ms/);
+    // Killed, so the caller forks the platform until a new one is started.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(spawner.launch(sh("true"))).toBeUndefined();
+  });
+
   it("when the spawner dies, its launches end and new ones are refused until it restarts", async () => {
     spawner = createSpawner(launcher!, silentLogger, { restartMs: 300 });
     const child = await spawner.launch(sh("exec sleep 30"))!;
