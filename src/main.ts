@@ -134,12 +134,12 @@ export async function startPlatform(
         }));
     closers.push(() => sandbox.close());
 
-    // Generic runtimes started ahead of time (docs/scaling.md); specs checked before anything runs.
-    const prewarmSpecs = parsePrewarmSpecs(config.prewarm);
     const runtimes = createRuntimeRegistry({
       nodePath: config.nodePath,
       pythonPath: config.pythonPath,
     });
+    // Generic runtimes started ahead of time (docs/scaling.md); specs checked before anything runs.
+    const prewarmSpecs = parsePrewarmSpecs(config.prewarm);
     const runtimeDefs = [...new Set(runtimes.names().map((n) => runtimes.get(n)!))];
     const prewarm =
       prewarmSpecs.length > 0

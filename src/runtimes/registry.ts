@@ -34,20 +34,14 @@ export interface RuntimeRegistry {
 export function createRuntimeRegistry(opts: RuntimeRegistryOptions): RuntimeRegistry {
   const shimRoot = opts.shimRoot ?? locateShimRoot();
   const defs: RuntimeDef[] = [
-    createNodeRuntime({
-      nodePath: opts.nodePath,
-      shimDir: path.join(shimRoot, "nodejs", "shim"),
-    }),
+    createNodeRuntime({ nodePath: opts.nodePath, shimDir: path.join(shimRoot, "nodejs", "shim") }),
     createPythonRuntime({
       pythonPath: opts.pythonPath ?? "/usr/bin/python3",
       shimDir: path.join(shimRoot, "python", "shim"),
     }),
     // Custom, http and Go1.x share the bootstrap shim (custom/shim), run by node.
     ...[createCustomRuntime, createHttpRuntime, createGoRuntime].map((create) =>
-      create({
-        nodePath: opts.nodePath,
-        shimDir: path.join(shimRoot, "custom", "shim"),
-      }),
+      create({ nodePath: opts.nodePath, shimDir: path.join(shimRoot, "custom", "shim") }),
     ),
   ];
   const phpPath = opts.phpPath ?? installed("/usr/bin/php");

@@ -210,14 +210,13 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         ? { kind: "bind", hostDir: volume.hostDir }
         : { kind: "tmpfs", sizeMb: spec.tmpMb };
       const etcDir = await etc.dirFor(runAs ?? { uid, gid });
-      if (seccomp) seccompFd = fs.openSync(seccompFile, "r");
       const bwrapArgs = buildBwrapArgs(
         {
           spec,
           tmp,
           etcDir,
           ...(runAs ? { ids: runAs } : {}),
-          ...(seccompFd !== undefined ? { seccompFd: 4 } : {}),
+          ...(seccomp ? { seccompFd: 4 } : {}),
           disableUserns: opts.disableUserns ?? true,
         },
         rootArgs,
@@ -227,7 +226,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
       // network namespace, drop to the sandbox ids.
       const steps: LaunchSteps = {
         nofile,
-        closeFrom: seccompFd !== undefined ? 5 : 4,
+        closeFrom: seccomp ? 5 : 4,
         ...(cg ? { procs: cg.procsFiles } : { dataBytes: (spec.memoryMb + 64) * MB }),
         ...(dropUid ? { ids } : {}),
         ...(dropUid && pnet ? { netns: pnet.path } : {}),
@@ -240,10 +239,11 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
       // not see a process spawned now.
       if (closed) throw new FsError("UNAVAILABLE", "sandbox is closed");
       // Through the spawner when it runs (a fork of a small process, spawner.ts), else a fork of
-      // the platform.
+      // the platform (which then opens the seccomp filter for fd 4 itself).
       const remote = launcher
-        ? spawner?.launch(argv.slice(1), seccompFd !== undefined ? seccompFile : undefined)
+        ? spawner?.launch(argv.slice(1), seccomp ? seccompFile : undefined)
         : undefined;
+      if (!remote && seccomp) seccompFd = fs.openSync(seccompFile, "r");
       const child = remote
         ? await remote
         : childOf(

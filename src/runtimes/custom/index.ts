@@ -42,7 +42,7 @@ export function createBootstrapRuntime(
       path.posix.join(paths.runtimeRoot, "runtime.cjs"),
       opts.mode,
     ],
-    baseEnv: (paths) => baseEnv(paths),
+    baseEnv,
     checkPackage: checkBootstrap,
     freeHandler: true,
     ownNetwork: opts.ownNetwork,
