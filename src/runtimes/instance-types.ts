@@ -28,8 +28,11 @@ export interface InstanceOptions {
 
 /** What `launchRuntime` needs: everything but the function to load. */
 export type LaunchOptions = Omit<InstanceOptions, "load"> & {
-  /** Internal: `load` follows at once, so the boot output belongs to the start log. */
-  loadNow?: boolean;
+  /**
+   * Internal: the function to load right away. Its `load` is sent as soon as the process runs,
+   * so the shim finds it when it is ready, and the boot output belongs to the start log.
+   */
+  loadNow?: LoadSpec;
 };
 
 /** A runtime launched and `ready`, with no function loaded yet (a prewarmed runtime). */

@@ -44,11 +44,11 @@ const CLOSE_GRACE_MS = 2000;
 const PREWARM_LIMITS_DELAY_MS = 1000;
 
 /**
- * Launch the runtime in the sandbox, wait for `ready`, send `load`, wait for `loaded`.
- * Throws InstanceStartError (after killing the process) when any step fails.
+ * Launch the runtime in the sandbox with its `load` already sent, wait for `ready`, then for
+ * `loaded`. Throws InstanceStartError (after killing the process) when any step fails.
  */
 export async function createInstance(opts: InstanceOptions): Promise<Instance> {
-  const runtime = await launchRuntime({ ...opts, loadNow: true });
+  const runtime = await launchRuntime({ ...opts, loadNow: opts.load });
   return runtime.load(opts.load);
 }
 
@@ -110,7 +110,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
 
   let startCapture = new LogCapture(maxLogBytes);
   /** createInstance loads right away: the boot output stays part of the start log. */
-  const freshCapture = opts.loadNow === true;
+  const freshCapture = opts.loadNow !== undefined;
   output.attach(startCapture);
   proc.stdout.on("data", (chunk: Buffer) => output.write("stdout", chunk));
   proc.stderr.on("data", (chunk: Buffer) => output.write("stderr", chunk));
@@ -185,6 +185,31 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     });
   });
 
+  const loadMessage = (spec: LoadSpec) => ({
+    type: "load" as const,
+    handler: spec.handler,
+    initializer: spec.initializer,
+    initializerTimeoutMs: spec.initializerTimeoutMs,
+    // The sandbox's own per-call peak (cgroup) makes the runtime's getrusage figure redundant.
+    measureRss: proc.peakMemoryBytes() === undefined,
+    // The code root is where this sandbox shows the code, whatever the caller assumed.
+    env: { ...spec.env, RUNTIME_CODE_ROOT: paths.codeRoot, RUNTIME_ROOT: paths.runtimeRoot },
+  });
+  const waitLoaded = (spec: LoadSpec) => {
+    const hasInit = spec.initializer !== "";
+    return phases.run(
+      "loaded",
+      hasInit ? spec.initializerTimeoutMs : startTimeoutMs,
+      hasInit
+        ? INITIALIZER_TIMEOUT
+        : startFailure(4201, `function load did not finish within ${startTimeoutMs} ms`),
+      (exit, oom) => (oom ? memoryFailure() : loadExitFailure(exit, hasInit)),
+    );
+  };
+  // The function to load right away: its `load` waits in the channel while the runtime boots,
+  // and the shim reads it as soon as it has said `ready` (one round trip less).
+  if (opts.loadNow) send(loadMessage(opts.loadNow));
+
   try {
     await phases.run(
       "ready",
@@ -200,6 +225,10 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     await proc.kill();
     throw err;
   }
+  // Wait for `loaded` from here, in the turn that saw `ready`: the shim may have sent both
+  // messages together.
+  const loadedEarly = opts.loadNow ? waitLoaded(opts.loadNow) : undefined;
+  loadedEarly?.catch(() => undefined);
   const t2 = performance.now();
   // A prewarmed runtime keeps the launch CPU share until it is loaded: its load and first call
   // are on a caller's critical path, and at 0.3 CPU they crawl (sandbox notes §11.2).
@@ -221,27 +250,12 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
       startCapture = new LogCapture(maxLogBytes);
       output.attach(startCapture);
     }
-    const tLoad = performance.now();
+    // Loaded with the launch: the load phase counts from `ready`.
+    const sentEarly = loadedEarly !== undefined && spec === opts.loadNow;
+    const tLoad = sentEarly ? t2 : performance.now();
     try {
-      const hasInit = spec.initializer !== "";
-      send({
-        type: "load",
-        handler: spec.handler,
-        initializer: spec.initializer,
-        initializerTimeoutMs: spec.initializerTimeoutMs,
-        // The sandbox's own per-call peak (cgroup) makes the runtime's getrusage figure redundant.
-        measureRss: proc.peakMemoryBytes() === undefined,
-        // The code root is where this sandbox shows the code, whatever the caller assumed.
-        env: { ...spec.env, RUNTIME_CODE_ROOT: paths.codeRoot, RUNTIME_ROOT: paths.runtimeRoot },
-      });
-      const loaded = await phases.run(
-        "loaded",
-        hasInit ? spec.initializerTimeoutMs : startTimeoutMs,
-        hasInit
-          ? INITIALIZER_TIMEOUT
-          : startFailure(4201, `function load did not finish within ${startTimeoutMs} ms`),
-        (exit, oom) => (oom ? memoryFailure() : loadExitFailure(exit, hasInit)),
-      );
+      if (!sentEarly) send(loadMessage(spec));
+      const loaded = await (sentEarly ? loadedEarly : waitLoaded(spec));
       if (loaded.type === "loaded") initializerMs = loaded.initMs ?? 0;
     } catch (err) {
       stopping = true;

@@ -169,6 +169,71 @@ describe("instance lifecycle", () => {
   });
 });
 
+describe("the load travels with the launch", () => {
+  const node = createRuntimeRegistry({ nodePath: process.execPath }).get(NODE);
+  if (!node) throw new Error("no node runtime");
+  // A runtime that reads one frame from fd 3 BEFORE it says anything, then says `ready` and
+  // `loaded` in one write, and answers each call with the type and handler of that first frame.
+  const script = `
+    const fs = require("fs");
+    let buf = Buffer.alloc(0);
+    const chunk = Buffer.alloc(65536);
+    const frame = () => {
+      for (;;) {
+        if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+          const n = buf.readUInt32BE(0);
+          const msg = JSON.parse(buf.subarray(4, 4 + n).toString());
+          buf = buf.subarray(4 + n);
+          return msg;
+        }
+        let got;
+        try { got = fs.readSync(3, chunk); } catch (e) { if (e.code === "EAGAIN") continue; throw e; }
+        if (got === 0) process.exit(0);
+        buf = Buffer.concat([buf, chunk.subarray(0, got)]);
+      }
+    };
+    const out = (...msgs) => fs.writeSync(3, Buffer.concat(msgs.map((m) => {
+      const b = Buffer.from(JSON.stringify(m));
+      const h = Buffer.alloc(4);
+      h.writeUInt32BE(b.length);
+      return Buffer.concat([h, b]);
+    })));
+    const first = frame();
+    out({ type: "ready" }, { type: "loaded" });
+    for (;;) {
+      const m = frame();
+      if (m.type !== "invoke") continue;
+      out({ type: "result", id: m.id, ok: true, durationMs: 0, maxRssKb: 0,
+        result: JSON.stringify({ first: first.type, handler: first.handler }) });
+    }
+  `;
+  const runtime: RuntimeDef = { ...node, command: () => [process.execPath, "-e", script] };
+
+  it("a fresh instance's runtime finds `load` on fd 3 before it is ready", async () => {
+    const inst = await createInstance({
+      id: `early-${Math.random().toString(36).slice(2)}`,
+      sandbox: h.sandbox,
+      runtime,
+      codeDir: fixture("node-echo"),
+      memoryMb: 128,
+      cpuMillicores: 300,
+      tmpMb: 64,
+      network: "loopback",
+      mounts: [],
+      load: { handler: "index.handler", initializer: "", initializerTimeoutMs: 1000, env: {} },
+      logger: silentLogger,
+      startTimeoutMs: 5000,
+    });
+    try {
+      // `loaded` came in the same write as `ready`, and still ended the start.
+      const r = expectOk(await invoke(inst, {}));
+      expect(JSON.parse(r.result)).toEqual({ first: "load", handler: "index.handler" });
+    } finally {
+      await inst.close();
+    }
+  });
+});
+
 describe("start-up failures never hang", () => {
   const registry = createRuntimeRegistry({ nodePath: process.execPath });
   const node = registry.get(NODE);

@@ -400,4 +400,7 @@ function dispatch(msg) {
   }
 }
 
+// Out at once: a `load` sent with the launch may already wait on fd 3, and its work would
+// otherwise hold this frame back until the end of the turn.
 send({ type: "ready" });
+uncork();
