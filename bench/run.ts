@@ -164,6 +164,7 @@ async function main(): Promise<number> {
       log,
       addRow: (r) => rows.push(r),
       repoRoot,
+      coldWithPeers: selected.includes("cold") && selected.includes("peers"),
       startServer: (env) =>
         startServer({
           repoRoot,

@@ -49,6 +49,11 @@ export interface BenchContext {
   addRow: (row: Row) => void;
   /** The repository (the peers section installs into bench/.peers). */
   repoRoot?: string;
+  /**
+   * Both the cold and the peers sections run: serverless-offline's cold start is measured in the
+   * cold section, call by call between fngraph's Node.js cold starts (offline-cold.ts).
+   */
+  coldWithPeers?: boolean;
   /** Start another fngraph server like the main one, with extra FNGRAPH_* settings. */
   startServer?: (env: Record<string, string>) => Promise<Server>;
 }

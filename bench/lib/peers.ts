@@ -44,11 +44,6 @@ export interface Offline {
   stop(): Promise<void>;
 }
 
-/**
- * Start `serverless offline` for a service whose functions are the given handler sources
- * (`<name>.js`, exports.handler), on free ports. `reload` sets --reloadHandler: every call loads
- * the handler afresh (its cold start).
- */
 /** A loopback port nothing listens on now (the kernel's pick for port 0). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,6 +56,11 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Start `serverless offline` for a service whose functions are the given handler sources
+ * (`<name>.js`, exports.handler), on free ports. `reload` sets --reloadHandler: every call loads
+ * the handler afresh (its cold start).
+ */
 export async function startOffline(opts: {
   repoRoot: string;
   handlers: Record<string, string>;

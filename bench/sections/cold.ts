@@ -11,6 +11,7 @@ import {
   type FunctionSpec,
 } from "../lib/functions.js";
 import { EVENT, NODE_NOOP, PYTHON_NOOP } from "../lib/handlers.js";
+import { COLD_PAUSE_MS, startOfflineCold, type OfflineCold } from "../lib/offline-cold.js";
 import { latencyOverhead, fmtMs } from "../lib/report.js";
 import { median, round, summarize } from "../lib/stats.js";
 
@@ -50,14 +51,6 @@ const LANGS = [
     ],
   },
 ] as const;
-
-/**
- * Each cold start is forced by a config update, which retires the instance of the one before.
- * Without a pause, that instance's teardown (its process exiting, its cgroup and /tmp cleaned
- * up) runs during the measured start: on a 2-core machine the p50 read 131-165 ms against
- * 116 ms with the pause (session 6). The floor's process starts have nothing to tear down.
- */
-const SETTLE_AFTER_UPDATE_MS = 500;
 
 /** Time from spawn to the first byte of output of a process that prints the handler's result. */
 function spawnToFirstOutput(command: string, args: string[]): Promise<number> {
@@ -134,30 +127,59 @@ export async function coldSection(ctx: BenchContext): Promise<void> {
       ...lang.spec,
     };
     const urn = await createFunction(ctx.api, spec);
-    ctx.log(`cold: ${lang.label} · fngraph (${n} + 1 config updates and invokes)`);
+    // serverless-offline's cold start, call by call between these (offline-cold.ts).
+    const offline: OfflineCold | undefined =
+      lang.key === "nodejs" && ctx.coldWithPeers && ctx.repoRoot
+        ? await startOfflineCold({ repoRoot: ctx.repoRoot, memoryMb: ctx.memoryMb, log: ctx.log })
+        : undefined;
+    ctx.log(
+      `cold: ${lang.label} · fngraph (${n} + 1 config updates and invokes)` +
+        (offline ? ", each followed by a serverless-offline cold start" : ""),
+    );
     const samples: ColdSample[] = [];
-    for (let i = 0; i <= n; i++) {
-      if (i > 0) {
-        await ctx.api.updateConfig(urn, {
-          func_name: spec.name,
-          runtime: spec.runtime,
-          handler: "index.handler",
-          memory_size: spec.memoryMb,
-          timeout: 30,
-          description: `bench cold start ${i}`,
-        });
-        // The update retired the previous start's instance; its teardown is not this start's.
-        await new Promise((r) => setTimeout(r, SETTLE_AFTER_UPDATE_MS));
+    const offlineMs: number[] = [];
+    try {
+      for (let i = 0; i <= n; i++) {
+        if (i > 0) {
+          await ctx.api.updateConfig(urn, {
+            func_name: spec.name,
+            runtime: spec.runtime,
+            handler: "index.handler",
+            memory_size: spec.memoryMb,
+            timeout: 30,
+            description: `bench cold start ${i}`,
+          });
+          // The update retired the previous start's instance; its teardown is not this start's.
+          await new Promise((r) => setTimeout(r, COLD_PAUSE_MS));
+        }
+        const r = await ctx.api.invoke(urn, EVENT);
+        expectEcho(r.status, r.body);
+        if (i > 0) {
+          samples.push({
+            clientMs: r.ms,
+            coldStart: r.summary?.coldStart,
+            timings: r.summary?.timings ?? {},
+          });
+        }
+        if (offline) {
+          await new Promise((r) => setTimeout(r, COLD_PAUSE_MS));
+          const ms = await offline.call();
+          if (i > 0) offlineMs.push(ms);
+        }
       }
-      const r = await ctx.api.invoke(urn, EVENT);
-      expectEcho(r.status, r.body);
-      if (i > 0) {
-        samples.push({
-          clientMs: r.ms,
-          coldStart: r.summary?.coldStart,
-          timings: r.summary?.timings ?? {},
-        });
+      if (offline) {
+        const backToBack: number[] = [];
+        for (let i = 0; i < n; i++) backToBack.push(await offline.call());
+        ctx.addRow(
+          offline.row(
+            offlineMs,
+            backToBack,
+            `each call after a ${COLD_PAUSE_MS} ms pause, alternating with fngraph's cold starts`,
+          ),
+        );
       }
+    } finally {
+      await offline?.stop();
     }
     await ctx.api.deleteFunction(urn);
     const cold = samples.filter((s) => s.coldStart === true);
@@ -184,7 +206,7 @@ export async function coldSection(ctx: BenchContext): Promise<void> {
       vsFloor: latencyOverhead(client.p50, floor.p50),
       notes:
         `server p50s: ${parts.join(" / ")}; rest (HTTP, auth, routing) ${fmtMs(rest)}; ` +
-        `${SETTLE_AFTER_UPDATE_MS} ms pause after each config update` +
+        `${COLD_PAUSE_MS} ms pause after each config update` +
         (notWarm ? `; ${notWarm} of ${samples.length} calls NOT reported cold, excluded` : ""),
       detail: {
         funcUrn: urn,

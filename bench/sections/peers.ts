@@ -1,12 +1,12 @@
-import { request } from "undici";
 import type { BenchContext } from "../lib/context.js";
 import { expectEcho } from "../lib/functions.js";
 import { EVENT, NODE_BUSY_10MS, NODE_NOOP } from "../lib/handlers.js";
 import { load, sequential, type Target } from "../lib/measure.js";
 import { descendants, pssMb } from "../lib/memory.js";
 import { startOffline, type Offline } from "../lib/peers.js";
+import { COLD_PAUSE_MS, startOfflineCold } from "../lib/offline-cold.js";
 import { measured } from "../lib/report.js";
-import { round, summarize } from "../lib/stats.js";
+import { round } from "../lib/stats.js";
 
 const offlineTarget = (o: Offline, fn: string): Target => ({
   origin: o.origin,
@@ -78,41 +78,29 @@ export async function peersSection(ctx: BenchContext): Promise<void> {
     await o.stop();
   }
 
-  // Cold start: --reloadHandler loads the handler afresh on every call.
+  // Cold start (--reloadHandler): the cold section measures it, between fngraph's own, when it
+  // runs too; alone here otherwise, each call after the same pause as fngraph's cold starts.
+  if (ctx.coldWithPeers) return;
   const n = ctx.plan.cold.starts;
-  ctx.log(`peers: cold start (--reloadHandler) · serverless-offline (${n} + 1)`);
-  const r = await startOffline({
+  ctx.log(
+    `peers: cold start (--reloadHandler) · serverless-offline (${n} + 1, then ${n} back to back)`,
+  );
+  const cold = await startOfflineCold({
     repoRoot: ctx.repoRoot,
-    handlers: { noop: NODE_NOOP },
     memoryMb: ctx.memoryMb,
-    reload: true,
     log: ctx.log,
   });
   try {
-    const samples: number[] = [];
-    for (let i = 0; i <= n; i++) {
-      const t0 = performance.now();
-      const res = await request(`${r.origin}${r.invokePath("noop")}`, {
-        method: "POST",
-        body: EVENT,
-      });
-      const body = await res.body.text();
-      expectEcho(res.statusCode, body);
-      if (i > 0) samples.push(performance.now() - t0);
+    await cold.call();
+    const paced: number[] = [];
+    for (let i = 0; i < n; i++) {
+      await new Promise((r) => setTimeout(r, COLD_PAUSE_MS));
+      paced.push(await cold.call());
     }
-    const s = summarize(samples);
-    ctx.addRow({
-      section: "cold",
-      scenario: "cold start Node.js · serverless-offline",
-      system: "serverless-offline",
-      p50Ms: s.p50,
-      tailMs: s.p95,
-      tailLabel: "p95",
-      notes:
-        "--reloadHandler: the handler is loaded afresh for every call (no sandbox, no process)",
-      detail: { summary: s, samplesMs: samples.map((x) => round(x)) },
-    });
+    const backToBack: number[] = [];
+    for (let i = 0; i < n; i++) backToBack.push(await cold.call());
+    ctx.addRow(cold.row(paced, backToBack, `${COLD_PAUSE_MS} ms pause before each call`));
   } finally {
-    await r.stop();
+    await cold.stop();
   }
 }
