@@ -169,6 +169,23 @@ describe("instance lifecycle", () => {
   });
 });
 
+/** A fresh instance of `runtime` with the node-echo fixture as its code. */
+const startWith = (runtime: RuntimeDef, startTimeoutMs = 5000) =>
+  createInstance({
+    id: `t-${Math.random().toString(36).slice(2)}`,
+    sandbox: h.sandbox,
+    runtime,
+    codeDir: fixture("node-echo"),
+    memoryMb: 128,
+    cpuMillicores: 300,
+    tmpMb: 64,
+    network: "loopback",
+    mounts: [],
+    load: { handler: "index.handler", initializer: "", initializerTimeoutMs: 1000, env: {} },
+    logger: silentLogger,
+    startTimeoutMs,
+  });
+
 describe("the load travels with the launch", () => {
   const node = createRuntimeRegistry({ nodePath: process.execPath }).get(NODE);
   if (!node) throw new Error("no node runtime");
@@ -210,20 +227,7 @@ describe("the load travels with the launch", () => {
   const runtime: RuntimeDef = { ...node, command: () => [process.execPath, "-e", script] };
 
   it("a fresh instance's runtime finds `load` on fd 3 before it is ready", async () => {
-    const inst = await createInstance({
-      id: `early-${Math.random().toString(36).slice(2)}`,
-      sandbox: h.sandbox,
-      runtime,
-      codeDir: fixture("node-echo"),
-      memoryMb: 128,
-      cpuMillicores: 300,
-      tmpMb: 64,
-      network: "loopback",
-      mounts: [],
-      load: { handler: "index.handler", initializer: "", initializerTimeoutMs: 1000, env: {} },
-      logger: silentLogger,
-      startTimeoutMs: 5000,
-    });
+    const inst = await startWith(runtime);
     try {
       // `loaded` came in the same write as `ready`, and still ended the start.
       const r = expectOk(await invoke(inst, {}));
@@ -239,24 +243,9 @@ describe("start-up failures never hang", () => {
   const node = registry.get(NODE);
   if (!node) throw new Error("no node runtime");
   const fake = (argv: string[]): RuntimeDef => ({ ...node, command: () => argv });
-  const start = (runtime: RuntimeDef, startTimeoutMs = 5000) =>
-    createInstance({
-      id: `fail-${Math.random().toString(36).slice(2)}`,
-      sandbox: h.sandbox,
-      runtime,
-      codeDir: fixture("node-echo"),
-      memoryMb: 128,
-      cpuMillicores: 300,
-      tmpMb: 64,
-      network: "loopback",
-      mounts: [],
-      load: { handler: "index.handler", initializer: "", initializerTimeoutMs: 1000, env: {} },
-      logger: silentLogger,
-      startTimeoutMs,
-    });
 
   it("a runtime that exits before ready → 4201 with its output", async () => {
-    const err = await startError(start(fake(["/bin/sh", "-c", "echo boom >&2; exit 7"])));
+    const err = await startError(startWith(fake(["/bin/sh", "-c", "echo boom >&2; exit 7"])));
     expect(err.errorCode).toBe(4201);
     expect(err.error.errorMessage).toContain("exit code 7");
     expect(err.log).toContain("boom");
@@ -264,13 +253,13 @@ describe("start-up failures never hang", () => {
 
   it("a runtime that never says ready → 4201 after startTimeoutMs", async () => {
     const t0 = performance.now();
-    const err = await startError(start(fake(["/bin/sleep", "30"]), 300));
+    const err = await startError(startWith(fake(["/bin/sleep", "30"]), 300));
     expect(err.errorCode).toBe(4201);
     expect(performance.now() - t0).toBeLessThan(3000);
   });
 
   it("a missing interpreter → 4201", async () => {
-    const err = await startError(start(fake(["/nonexistent/node"])));
+    const err = await startError(startWith(fake(["/nonexistent/node"])));
     expect(err.errorCode).toBe(4201);
   });
 });
