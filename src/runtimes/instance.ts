@@ -237,6 +237,9 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
   let loading = false;
   const load = async (spec: LoadSpec): Promise<Instance> => {
     if (loading) throw new Error("a launched runtime is loaded once");
+    if (loadedEarly && spec !== opts.loadNow) {
+      throw new Error("a runtime launched with loadNow loads that function only");
+    }
     loading = true;
     if (stopping || exitInfo) {
       throw new InstanceStartError(
@@ -251,11 +254,10 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
       output.attach(startCapture);
     }
     // Loaded with the launch: the load phase counts from `ready`.
-    const sentEarly = loadedEarly !== undefined && spec === opts.loadNow;
-    const tLoad = sentEarly ? t2 : performance.now();
+    const tLoad = loadedEarly ? t2 : performance.now();
     try {
-      if (!sentEarly) send(loadMessage(spec));
-      const loaded = await (sentEarly ? loadedEarly : waitLoaded(spec));
+      if (!loadedEarly) send(loadMessage(spec));
+      const loaded = await (loadedEarly ?? waitLoaded(spec));
       if (loaded.type === "loaded") initializerMs = loaded.initMs ?? 0;
     } catch (err) {
       stopping = true;
