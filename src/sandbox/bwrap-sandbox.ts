@@ -138,6 +138,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         logger: log,
         poolCount: opts.tmpPoolCount ?? 2,
         poolSizeMb: opts.tmpPoolSizeMb ?? 512,
+        ...(launcher ? { launcherPath: launcher } : {}),
       })
     : undefined;
 

@@ -154,4 +154,39 @@ describe.skipIf(!isRoot)("fngraph-launch", () => {
     }
     expect(fs.existsSync(marker)).toBe(false);
   });
+
+  it("--mkvol leaves no loop device attached when it cannot mount, and none after the unmount", () => {
+    const template = path.join(dir, "template.img");
+    fs.writeFileSync(template, "");
+    fs.truncateSync(template, 16 * 1024 * 1024);
+    const mk = spawnSync("mkfs.ext4", ["-q", "-F", "-O", "^has_journal", template]);
+    expect(mk.status).toBe(0);
+    const loopsOf = (img: string) => spawnSync("losetup", ["-j", img], { encoding: "utf8" }).stdout;
+    // The kernel may finish an auto-clear a moment after the last close.
+    const loopsSettled = (img: string) => {
+      for (let i = 0; i < 50 && loopsOf(img) !== ""; i++) spawnSync("sleep", ["0.02"]);
+      return loopsOf(img);
+    };
+
+    // No mount point: the device it attached detaches itself when the launcher exits.
+    const lost = path.join(dir, "lost.img");
+    const r = run(["--mkvol", template, lost, path.join(dir, "no-such-dir")]);
+    expect(r.code).toBe(127);
+    expect(r.err).toMatch(/mkvol: mount: No such file/);
+    expect(loopsSettled(lost)).toBe("");
+    // An image that exists already is never overwritten.
+    expect(run(["--mkvol", template, lost, dir]).err).toMatch(/mkvol: image: File exists/);
+
+    const img = path.join(dir, "vol.img");
+    const mnt = path.join(dir, "vol");
+    fs.mkdirSync(mnt);
+    const ok = run(["--mkvol", template, img, mnt]);
+    expect(ok.code).toBe(0);
+    expect(ok.out.trim()).toMatch(/^\/dev\/loop\d+$/);
+    expect(loopsOf(img)).toContain(ok.out.trim());
+    expect(fs.readdirSync(mnt)).toEqual(["lost+found"]);
+    expect(spawnSync("umount", [mnt]).status).toBe(0);
+    // Auto-clear: a plain unmount freed the device.
+    expect(loopsSettled(img)).toBe("");
+  });
 });

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
+import { findLauncher } from "../../src/sandbox/launcher.js";
 import {
   attachLockFile,
   createTmpVolumes,
@@ -17,9 +18,19 @@ const mounted = (dir: string) =>
     .split("\n")
     .some((l) => l.split(" ")[1] === dir);
 
-describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => {
+const launcher = findLauncher();
+
+// Made by fngraph-launch --mkvol (a copy of a template image, attached and mounted in one
+// process) or, without it, by the shell script (mkfs, losetup and mount): the same volumes.
+describe
+  .skipIf(!canRunTierA)
+  .each([
+    ...(launcher ? [{ how: "fngraph-launch --mkvol", launcherPath: launcher }] : []),
+    { how: "the shell script", launcherPath: undefined },
+  ])("sandbox /tmp volumes (loop-mounted ext4), made by $how", ({ launcherPath }) => {
   const root = makeTempDir("tmpvol");
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const way = launcherPath ? { launcherPath } : {};
   const open = (name: string, poolSizeMb = 32) =>
     createTmpVolumes({
       stateDir: path.join(root, name),
@@ -28,6 +39,7 @@ describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => 
       logger: silentLogger,
       poolCount: 0,
       poolSizeMb,
+      ...way,
     });
 
   it("lends a fresh directory owned by the function, never the file system's root", async () => {
@@ -40,6 +52,15 @@ describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => 
       expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1003, 1003, 0o700]);
       const top = fs.statSync(mnt);
       expect([top.uid, top.mode & 0o777]).toEqual([0, 0o711]);
+      // A fresh ext4 of the size asked for: its root holds only lost+found and the lent dir.
+      expect(fs.readdirSync(mnt).sort()).toEqual([path.basename(v.hostDir), "lost+found"]);
+      const fsStat = fs.statfsSync(mnt);
+      expect(fsStat.blocks * fsStat.bsize).toBeGreaterThan(28 * 1024 * 1024);
+      expect(fsStat.blocks * fsStat.bsize).toBeLessThanOrEqual(32 * 1024 * 1024);
+      // A sparse image: no more on the host's disk than the file system's own few blocks.
+      const img = fs.statSync(`${mnt}.img`);
+      expect(img.size).toBe(32 * 1024 * 1024);
+      expect(img.blocks * 512).toBeLessThan(4 * 1024 * 1024);
       await v.release();
     } finally {
       await vols.close();
@@ -126,7 +147,7 @@ describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => 
     }
   });
 
-  it("makes volumes in parallel, attaching their loop devices one at a time under a lock", async () => {
+  it("makes volumes in parallel; the script attaches their loop devices one at a time under a lock", async () => {
     const vols = open("parallel");
     const lock = attachLockFile(path.join(root, "parallel", "tmp"));
     // Another holder of the lock (-o: flock itself holds it, not the command it runs).
@@ -145,7 +166,8 @@ describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => 
         return v;
       });
       await new Promise((r) => setTimeout(r, 500));
-      expect(taken).toBe(false);
+      // fngraph-launch needs no lock: it tries the next device when another process took one.
+      expect(taken).toBe(launcherPath !== undefined);
       process.kill(-(holder.pid ?? 0), "SIGKILL");
       const v = await first;
       expect(mounted(path.dirname(v.hostDir))).toBe(true);
@@ -175,6 +197,7 @@ describe.skipIf(!canRunTierA)("sandbox /tmp volumes (loop-mounted ext4)", () => 
       logger: silentLogger,
       poolCount: 1,
       poolSizeMb: 32,
+      ...way,
     });
     const mountsUnder = () =>
       fs
