@@ -94,8 +94,11 @@ describe.each([
   });
 
   it("serves several instances at once, each on port 8000", async () => {
+    // The warm instance takes the first call; a new one must be up before the warm one could
+    // take the third (2 × sleep). A cold http-py start took 0.6-0.8 s alone and over 1.4 s once
+    // while the whole suite ran (a 700 ms sleep then saw one instance serve all three).
     const rs = await Promise.all(
-      [0, 1, 2].map(() => invoke(t, name, apigEvent("/slow", { sleep: "700" }))),
+      [0, 1, 2].map(() => invoke(t, name, apigEvent("/slow", { sleep: "1500" }))),
     );
     const instances = new Set(rs.map((r) => unwrap(r).inner["instance"] as string));
     for (const r of rs) expect(unwrap(r).w.statusCode).toBeLessThan(300);
