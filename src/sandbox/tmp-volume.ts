@@ -114,6 +114,8 @@ export function createTmpVolumes(opts: {
     fs.rmSync(templateDir, { recursive: true, force: true });
     fs.mkdirSync(templateDir, { recursive: true, mode: 0o700 });
   }
+  /** The launcher while `--mkvol` works here. */
+  let mkvol = opts.launcherPath;
   const templates = new Map<number, Promise<string>>();
   /** The formatted image every volume of `sizeMb` is copied from, made on first use. */
   const template = (sizeMb: number): Promise<string> => {
@@ -181,8 +183,8 @@ export function createTmpVolumes(opts: {
     const img = path.join(dir, `${id}.img`);
     const mnt = path.join(dir, id);
     fs.mkdirSync(mnt, { mode: 0o700 });
-    let r: Awaited<ReturnType<typeof run>>;
-    if (opts.launcherPath) {
+    let r: Awaited<ReturnType<typeof run>> | undefined;
+    if (mkvol) {
       let from: string;
       try {
         from = await template(sizeMb);
@@ -190,8 +192,21 @@ export function createTmpVolumes(opts: {
         fs.rmdirSync(mnt);
         throw err;
       }
-      r = await run(opts.launcherPath, ["--mkvol", from, img, mnt]);
-    } else {
+      r = await run(mkvol, ["--mkvol", from, img, mnt]);
+      if (r.code !== 0) {
+        // A host where it cannot work (a kernel before 5.8 has no LOOP_CONFIGURE): the script
+        // from now on, for this volume too.
+        opts.logger.warn(
+          { stderr: r.stderr.trim() },
+          "fngraph-launch --mkvol failed; sandbox /tmp volumes are made by the script",
+        );
+        mkvol = undefined;
+        await releaseOne(img, mnt);
+        fs.mkdirSync(mnt, { mode: 0o700 });
+        r = undefined;
+      }
+    }
+    if (!r) {
       const fd = fs.openSync(img, "wx", 0o600);
       try {
         fs.ftruncateSync(fd, Math.round(sizeMb) * 1024 * 1024);
@@ -305,6 +320,7 @@ export function createTmpVolumes(opts: {
       clearTimeout(refillTimer);
       await filling;
       await Promise.all(pool.splice(0).map((b) => destroy(b)));
+      if (opts.launcherPath) fs.rmSync(templateDir, { recursive: true, force: true });
     },
     async sweepStale() {
       const names = new Set<string>();

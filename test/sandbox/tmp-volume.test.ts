@@ -225,3 +225,33 @@ describe
     expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]);
   });
 });
+
+describe.skipIf(!canRunTierA)("sandbox /tmp volumes where --mkvol cannot work", () => {
+  const root = makeTempDir("tmpvol-fallback");
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("are made by the script instead, from the first failure on", async () => {
+    // A "launcher" whose --mkvol fails, as fngraph-launch does on a kernel without LOOP_CONFIGURE.
+    const vols = createTmpVolumes({
+      stateDir: root,
+      uid: 1003,
+      gid: 1003,
+      logger: silentLogger,
+      poolCount: 0,
+      launcherPath: "/bin/false",
+    });
+    try {
+      const [a, b] = [await vols.take(32), await vols.take(32)];
+      for (const v of [a, b]) {
+        expect(mounted(path.dirname(v.hostDir))).toBe(true);
+        expect(fs.statSync(v.hostDir).uid).toBe(1003);
+      }
+      await Promise.all([a.release(), b.release()]);
+    } finally {
+      await vols.close();
+    }
+    expect(fs.readdirSync(path.join(root, "tmp"))).toEqual([]);
+    // close() removes the templates too.
+    expect(fs.existsSync(path.join(root, "tmp-templates"))).toBe(false);
+  });
+});

@@ -209,7 +209,19 @@ static int mkvol(const char *template, const char *image, const char *mountpoint
     while (in < hole) {
       ssize_t n = copy_file_range(t, &in, img, &out, (size_t)(hole - in), 0);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) die(n < 0 ? "mkvol: copy" : "mkvol: copy", n < 0 ? strerror(errno) : "short");
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP)) {
+        /* No copy_file_range between these files: through a buffer. */
+        char buf[65536];
+        size_t want = (size_t)(hole - in) < sizeof buf ? (size_t)(hole - in) : sizeof buf;
+        n = pread(t, buf, want, in);
+        if (n > 0 && pwrite(img, buf, (size_t)n, out) != n) die_errno("mkvol: copy");
+        if (n > 0) {
+          in += n;
+          out += n;
+        }
+      }
+      if (n < 0) die_errno("mkvol: copy");
+      if (n == 0) die("mkvol: copy", "the template is shorter than it was");
     }
     pos = hole;
   }
