@@ -177,7 +177,15 @@ export function createTmpVolumes(opts: {
     mnt: string;
     sizeMb: number;
   }
-  const create = async (sizeMb: number): Promise<Backing> => {
+  /** Volumes being made: close() waits for them before it removes the templates. */
+  const making = new Set<Promise<unknown>>();
+  const create = (sizeMb: number): Promise<Backing> => {
+    const p = make(sizeMb);
+    making.add(p);
+    void p.catch(() => undefined).finally(() => making.delete(p));
+    return p;
+  };
+  const make = async (sizeMb: number): Promise<Backing> => {
     const id = `v${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
     ours.add(id);
     const img = path.join(dir, `${id}.img`);
@@ -320,7 +328,11 @@ export function createTmpVolumes(opts: {
       clearTimeout(refillTimer);
       await filling;
       await Promise.all(pool.splice(0).map((b) => destroy(b)));
-      if (opts.launcherPath) fs.rmSync(templateDir, { recursive: true, force: true });
+      if (opts.launcherPath) {
+        // A take that was making its volume meanwhile still reads its template.
+        await Promise.allSettled([...making]);
+        fs.rmSync(templateDir, { recursive: true, force: true });
+      }
     },
     async sweepStale() {
       const names = new Set<string>();
