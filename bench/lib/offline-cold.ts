@@ -24,8 +24,11 @@ export const COLD_PAUSE_MS = 500;
 export interface OfflineCold {
   /** One timed call (ms), its answer checked. */
   call(): Promise<number>;
-  /** The row for `paced` (each call after a pause), with `backToBack` calls in its detail. */
-  row(paced: number[], backToBack: number[], how: string): Row;
+  /**
+   * The row for `paced` (each call after a pause), after as many calls back to back for its
+   * notes and detail.
+   */
+  row(paced: number[], how: string): Promise<Row>;
   stop(): Promise<void>;
 }
 
@@ -42,16 +45,19 @@ export async function startOfflineCold(opts: {
     log: opts.log,
   });
   const url = `${o.origin}${o.invokePath("noop")}`;
+  const call = async (): Promise<number> => {
+    const t0 = performance.now();
+    const res = await request(url, { method: "POST", body: EVENT });
+    const body = await res.body.text();
+    const ms = performance.now() - t0;
+    expectEcho(res.statusCode, body);
+    return ms;
+  };
   return {
-    async call() {
-      const t0 = performance.now();
-      const res = await request(url, { method: "POST", body: EVENT });
-      const body = await res.body.text();
-      const ms = performance.now() - t0;
-      expectEcho(res.statusCode, body);
-      return ms;
-    },
-    row(paced, backToBack, how) {
+    call,
+    async row(paced, how) {
+      const backToBack: number[] = [];
+      for (let i = 0; i < paced.length; i++) backToBack.push(await call());
       const s = summarize(paced);
       const b = summarize(backToBack);
       return {

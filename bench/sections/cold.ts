@@ -168,12 +168,9 @@ export async function coldSection(ctx: BenchContext): Promise<void> {
         }
       }
       if (offline) {
-        const backToBack: number[] = [];
-        for (let i = 0; i < n; i++) backToBack.push(await offline.call());
         ctx.addRow(
-          offline.row(
+          await offline.row(
             offlineMs,
-            backToBack,
             `each call after a ${COLD_PAUSE_MS} ms pause, alternating with fngraph's cold starts`,
           ),
         );

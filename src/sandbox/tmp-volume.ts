@@ -124,12 +124,7 @@ export function createTmpVolumes(opts: {
       t = (async () => {
         const file = path.join(templateDir, `${Math.round(sizeMb)}.img`);
         const part = `${file}.${process.pid}.part`;
-        const fd = fs.openSync(part, "w", 0o600);
-        try {
-          fs.ftruncateSync(fd, Math.round(sizeMb) * 1024 * 1024);
-        } finally {
-          fs.closeSync(fd);
-        }
+        sparseImage(part, sizeMb, "w");
         const r = await run("mkfs.ext4", [...MKFS_ARGS, part]);
         if (r.code !== 0) {
           fs.rmSync(part, { force: true });
@@ -215,12 +210,7 @@ export function createTmpVolumes(opts: {
       }
     }
     if (!r) {
-      const fd = fs.openSync(img, "wx", 0o600);
-      try {
-        fs.ftruncateSync(fd, Math.round(sizeMb) * 1024 * 1024);
-      } finally {
-        fs.closeSync(fd);
-      }
+      sparseImage(img, sizeMb, "wx");
       r = await run("/bin/sh", ["-c", CREATE_SCRIPT, "sh", img, mnt, attachLock]);
     }
     if (r.code !== 0) {
@@ -343,6 +333,16 @@ export function createTmpVolumes(opts: {
       return names.size;
     },
   };
+}
+
+/** An empty image file of `sizeMb` (a hole: nothing on disk yet), root's only. */
+function sparseImage(file: string, sizeMb: number, flags: "w" | "wx"): void {
+  const fd = fs.openSync(file, flags, 0o600);
+  try {
+    fs.ftruncateSync(fd, Math.round(sizeMb) * 1024 * 1024);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Small enough to wipe and reuse: little written to the image, few files left. */
