@@ -35,7 +35,7 @@ export interface CallTableDeps {
   maxLogBytes: number;
   send: (msg: HostMessage) => void;
   kill: (reason: KillReason) => void;
-  /** Runs when any call ends (the prewarmed runtime's CPU share waits for the first). */
+  /** Runs when any call ends (the function's CPU share waits for the first). */
   onCallEnd: () => void;
 }
 

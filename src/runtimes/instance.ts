@@ -40,8 +40,8 @@ export { InstanceStartError, isInstanceStartError } from "./start-error.js";
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 2000;
-/** Longest a loaded prewarmed runtime keeps the launch CPU share without a call. */
-const PREWARM_LIMITS_DELAY_MS = 1000;
+/** Longest a loaded runtime keeps the launch CPU share without a call. */
+const LIMITS_DELAY_MS = 1000;
 
 /**
  * Launch the runtime in the sandbox with its `load` already sent, wait for `ready`, then for
@@ -129,7 +129,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     kill(protocolFailure(err));
   };
 
-  /** Prewarmed: the function's CPU share waits for the end of the first call (or a timer). */
+  /** The function's CPU share waits for the end of the first call (or a timer). */
   let limitsPending = false;
   let limitsTimer: TimerHandle | undefined;
   const applyPendingLimits = (): void => {
@@ -230,9 +230,6 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
   const loadedEarly = opts.loadNow ? waitLoaded(opts.loadNow) : undefined;
   loadedEarly?.catch(() => undefined);
   const t2 = performance.now();
-  // A prewarmed runtime keeps the launch CPU share until it is loaded: its load and first call
-  // are on a caller's critical path, and at 0.3 CPU they crawl (sandbox notes §11.2).
-  if (opts.loadNow) proc.applyRuntimeLimits();
 
   let loading = false;
   const load = async (spec: LoadSpec): Promise<Instance> => {
@@ -265,13 +262,15 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
       throw err;
     }
     const t3 = performance.now();
-    if (!opts.loadNow) {
-      // The first call's JIT warm-up and the load share one CFS period: applying 0.3 CPU right
-      // after a full-speed load throttles that call for the rest of the period (p95 +50 ms).
-      limitsPending = true;
-      limitsTimer = clock.setTimeout(applyPendingLimits, PREWARM_LIMITS_DELAY_MS);
-      limitsTimer.unref?.();
-    }
+    // Every runtime keeps the launch CPU share through its load and first call: both are on a
+    // caller's critical path, and at 0.3 CPU they crawl (sandbox notes §11.2). A bootstrap's
+    // load is its whole server starting: an http function's took 314-382 ms at 0.3 CPU. Applied
+    // when the first call ends, not right after the load: the first call's JIT warm-up and the
+    // load share one CFS period, and 0.3 CPU applied after a full-speed load throttles that call
+    // for the rest of the period (p95 +50 ms).
+    limitsPending = true;
+    limitsTimer = clock.setTimeout(applyPendingLimits, LIMITS_DELAY_MS);
+    limitsTimer.unref?.();
     output.detach(startCapture);
     const startLog = startCapture.text();
 

@@ -54,6 +54,31 @@ describe("instance lifecycle", () => {
     expect(counterReads).toBeGreaterThan(0);
   });
 
+  it("a fresh instance keeps the launch CPU share through its load and first call", async () => {
+    // A bootstrap's load is its own server starting; at the function's share (0.3 CPU at 128 MB)
+    // an http function's took 264-395 ms instead of 81-134.
+    const applied: string[] = [];
+    const counting: Sandbox = {
+      ...h.sandbox,
+      async launch(spec) {
+        const proc = await h.sandbox.launch(spec);
+        return { ...proc, applyRuntimeLimits: () => applied.push(spec.id) };
+      },
+    };
+    const called = await h.start("node-echo", NODE, {}, { sandbox: counting });
+    expect(applied).toEqual([]);
+    expectOk(await invoke(called, { a: 1 }));
+    expect(applied).toHaveLength(1);
+    expectOk(await invoke(called, { a: 2 }));
+    expect(applied).toHaveLength(1);
+    // Without a call, the share is applied a second after the load.
+    applied.length = 0;
+    await h.start("node-echo", NODE, {}, { sandbox: counting });
+    expect(applied).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(applied).toHaveLength(1);
+  });
+
   it("timeout kills the instance (4010) and the next instance works", async () => {
     const inst = await h.start("node-slow", NODE);
     let exited = false;
