@@ -32,7 +32,7 @@ export interface SandboxSpec {
   /** The complete environment; nothing of the platform's own env leaks in. */
   env: Record<string, string>;
   memoryMb: number;
-  /** CPU share applied once the runtime is ready (`applyRuntimeLimits`). */
+  /** CPU share applied after the runtime's load and first call (`applyRuntimeLimits`). */
   cpuMillicores: number;
   /** Size of the private /tmp in MB. */
   tmpMb: number;
