@@ -264,7 +264,7 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     const t3 = performance.now();
     // Every runtime keeps the launch CPU share through its load and first call: both are on a
     // caller's critical path, and at 0.3 CPU they crawl (sandbox notes §11.2). A bootstrap's
-    // load is its whole server starting: an http function's took 314-382 ms at 0.3 CPU. Applied
+    // load is its whole server starting: an http function's took 264-395 ms at 0.3 CPU. Applied
     // when the first call ends, not right after the load: the first call's JIT warm-up and the
     // load share one CFS period, and 0.3 CPU applied after a full-speed load throttles that call
     // for the rest of the period (p95 +50 ms).
