@@ -19,7 +19,7 @@ import { findLauncher, launcherArgv, shellChainArgv, type LaunchSteps } from "./
 import { buildSeccompFilter } from "./seccomp.js";
 import { childOf, createSpawner } from "./spawner.js";
 import { createStagedEtc } from "./staged-etc.js";
-import { createPrivateNetFactory } from "./private-net.js";
+import { createPrivateNetFactory, createPrivateNetPool } from "./private-net.js";
 import type { PrivateNet } from "./private-net.js";
 import { wrapProcess } from "./sandbox-process.js";
 import { createTmpVolumes } from "./tmp-volume.js";
@@ -145,6 +145,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
   // Network mode "private" (own netns + slirp4netns egress) needs root; otherwise "loopback".
   const privateNet = createPrivateNetFactory();
   const netnsPrefix = `fngraph-${opts.cgroupPrefix}-`;
+  const netPool = createPrivateNetPool(privateNet, netnsPrefix, log);
   let warnedNoPrivateNet = false;
 
   const live = new Set<SandboxProcess>();
@@ -187,7 +188,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
     let pnet: PrivateNet | undefined;
     try {
       if (spec.network === "private") {
-        if (privateNet.available) pnet = await privateNet.create(netnsPrefix + spec.id, ilog);
+        if (privateNet.available) pnet = await netPool.take(ilog);
         else {
           if (!warnedNoPrivateNet) log.warn("no private network (needs root and slirp4netns)");
           warnedNoPrivateNet = true;
@@ -289,6 +290,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<Bwr
         await Promise.all([...live].map((p) => p.kill()));
         while (pending.size > 0) await Promise.all([...pending]);
         await volumes?.close();
+        await netPool.close();
         etc.close();
         spawner?.close();
       })()),
