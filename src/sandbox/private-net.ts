@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import type { Socket } from "node:net";
 import { FsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { run } from "./exec.js";
@@ -19,6 +20,8 @@ export interface PrivateNet {
   readonly path: string;
   /** False once its slirp4netns has exited (the namespace then has no way out). */
   readonly alive: boolean;
+  /** The signal that ended its slirp4netns, if one did (null while it runs, or if it exited). */
+  readonly exitSignal: NodeJS.Signals | null;
   /** Stop slirp4netns and delete the namespace. Idempotent, never rejects. */
   release(): Promise<void>;
 }
@@ -67,7 +70,7 @@ export function createPrivateNetFactory(
       { env: {}, stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] },
     );
     const readyPipe = child.stdio[3] as NodeJS.ReadableStream;
-    const exitPipe = child.stdio[4] as NodeJS.WritableStream;
+    const exitPipe = child.stdio[4] as Socket;
     let stderr = "";
     child.stderr?.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     const exited = new Promise<void>((r) => child.once("close", () => r()));
@@ -89,10 +92,17 @@ export function createPrivateNetFactory(
     let released: Promise<void> | undefined;
     const release = (): Promise<void> =>
       (released ??= (async () => {
-        exitPipe.end();
-        const t = setTimeout(() => child.kill("SIGKILL"), 1000);
+        // Closed, not ended: the stdio pipe is a socket pair, and slirp4netns waits for a hang-up,
+        // which a half-close never gives (it was killed a second later, every time).
+        exitPipe.destroy();
+        let killed = false;
+        const t = setTimeout(() => {
+          killed = true;
+          child.kill("SIGKILL");
+        }, 1000);
         await exited;
         clearTimeout(t);
+        if (killed && ready) log.warn("slirp4netns did not exit when its exit fd closed; killed");
         await removeNs();
       })());
     if (!ready) {
@@ -106,6 +116,9 @@ export function createPrivateNetFactory(
       release,
       get alive() {
         return child.exitCode === null && child.signalCode === null;
+      },
+      get exitSignal() {
+        return child.signalCode;
       },
     };
   };

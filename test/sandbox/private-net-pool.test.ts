@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/core/logger.js";
+import { silentLogger, type Logger } from "../../src/core/logger.js";
 import {
   createPrivateNetFactory,
   createPrivateNetPool,
@@ -23,6 +23,7 @@ function fakeFactory() {
         get alive() {
           return rec.alive;
         },
+        exitSignal: null,
         release: async () => {
           rec.released = true;
         },
@@ -93,6 +94,22 @@ describe("private network pool", () => {
   });
 
   const real = createPrivateNetFactory();
+  it.skipIf(!real.available)(
+    "slirp4netns exits by itself when its network is released",
+    async () => {
+      const warnings: unknown[] = [];
+      const log: Logger = { ...silentLogger, warn: (o) => void warnings.push(o) };
+      const net = await real.create(`${PREFIX}exit`, log);
+      await net.release();
+      // Not killed by the one-second fallback (it was, every time, while its exit fd was only
+      // half-closed).
+      expect(warnings).toEqual([]);
+      expect(net.alive).toBe(false);
+      expect(net.exitSignal).toBeNull();
+      expect(fs.existsSync(net.path)).toBe(false);
+    },
+  );
+
   it.skipIf(!real.available)("a network made ahead of time is a working namespace", async () => {
     const pool = createPrivateNetPool(real, PREFIX, silentLogger);
     try {
