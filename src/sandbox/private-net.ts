@@ -145,11 +145,11 @@ function firstExisting(paths: string[]): string | undefined {
 export interface PrivateNetPool {
   /** A ready network, from the pool when one waits there; the pool then makes the next. */
   take(log: Logger): Promise<PrivateNet>;
-  /** Release the waiting networks, and those still being made. Later takes fail. */
+  /** Release the waiting network, and one still being made. Later takes fail. */
   close(): Promise<void>;
 }
 
-/** How long after a take the pool starts making the next network (not during that start). */
+/** How long after a take the pool starts making the next network (the taker's launch is under way). */
 const REFILL_DELAY_MS = 50;
 
 /**
