@@ -129,13 +129,12 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     kill(protocolFailure(err));
   };
 
-  /** The function's CPU share waits for the end of the first call (or a timer). */
-  let limitsPending = false;
+  /** The function's CPU share waits for the end of the first call (or this timer). */
   let limitsTimer: TimerHandle | undefined;
   const applyPendingLimits = (): void => {
-    if (!limitsPending) return;
-    limitsPending = false;
-    if (limitsTimer) clock.clearTimeout(limitsTimer);
+    if (!limitsTimer) return;
+    clock.clearTimeout(limitsTimer);
+    limitsTimer = undefined;
     proc.applyRuntimeLimits();
   };
 
@@ -268,7 +267,6 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
     // when the first call ends, not right after the load: the first call's JIT warm-up and the
     // load share one CFS period, and 0.3 CPU applied after a full-speed load throttles that call
     // for the rest of the period (p95 +50 ms).
-    limitsPending = true;
     limitsTimer = clock.setTimeout(applyPendingLimits, LIMITS_DELAY_MS);
     limitsTimer.unref?.();
     output.detach(startCapture);
