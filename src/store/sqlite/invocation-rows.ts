@@ -35,6 +35,125 @@ const FIELDS: Record<keyof InvocationRecord, true> = {
 };
 export const RECORD_FIELDS = Object.keys(FIELDS) as readonly (keyof InvocationRecord)[];
 
+/**
+ * The keys of a record's timings as the invoker writes them (invoker.ts), in that order. Records
+ * whose timings have these keys in this order travel as numbers only (packRecords).
+ */
+export const TIMING_KEYS = [
+  "queue",
+  "placement",
+  "sandbox",
+  "boot",
+  "load",
+  "initializer",
+  "handler",
+  "prewarmed",
+] as const;
+
+/** Strings and numbers per record in a `PackedRecords`. */
+export const PACKED_STRINGS = 10;
+export const PACKED_NUMBERS = 5 + TIMING_KEYS.length;
+
+/**
+ * Records on their way to the store worker: each record's strings (undefined stays undefined) and
+ * its numbers, in the order of RECORD_FIELDS. `nums` is transferred, not copied. Their structured
+ * clone costs the event loop a fraction of the records' own: an object or an array of values per
+ * record was ~12 µs per record under load (12 % of the record hand-off's thread, 6 % of the
+ * server's), most of it walking the objects.
+ */
+export interface PackedRecords {
+  /** requestId, functionId, version, alias, kind, instanceId, status, startedAt, log, timings. */
+  strs: (string | undefined)[];
+  /** errorCode, durationMs, billingMs, memoryUsedMb, coldStart (1/0), then TIMING_KEYS' values. */
+  nums: Float64Array<ArrayBuffer>;
+}
+
+/**
+ * A record's timings travel as numbers when their keys are TIMING_KEYS in order; any other shape
+ * travels as JSON in the tenth string (empty otherwise).
+ */
+export function packRecords(records: readonly InvocationRecord[]): PackedRecords {
+  const strs: (string | undefined)[] = [];
+  const nums = new Float64Array(records.length * PACKED_NUMBERS);
+  let j = 0;
+  for (const r of records) {
+    const t = r.timings;
+    let standard = true;
+    let n = 0;
+    for (const k in t) {
+      if (k !== TIMING_KEYS[n] || typeof t[k] !== "number") {
+        standard = false;
+        break;
+      }
+      n++;
+    }
+    if (n !== TIMING_KEYS.length) standard = false;
+    strs.push(
+      r.requestId,
+      r.functionId,
+      r.version,
+      r.alias,
+      r.kind,
+      r.instanceId,
+      r.status,
+      r.startedAt,
+      r.log,
+      standard ? "" : JSON.stringify(t),
+    );
+    nums[j++] = r.errorCode;
+    nums[j++] = r.durationMs;
+    nums[j++] = r.billingMs;
+    nums[j++] = r.memoryUsedMb;
+    nums[j++] = r.coldStart ? 1 : 0;
+    if (standard) for (const k of TIMING_KEYS) nums[j++] = t[k] as number;
+    else j += TIMING_KEYS.length;
+  }
+  return { strs, nums };
+}
+
+/**
+ * The records of `packRecords`, with their keys in the order of RECORD_FIELDS. Self-contained
+ * but for its arguments: the store worker runs its source text (`.toString()`).
+ */
+export function unpackRecords(
+  p: PackedRecords,
+  timingKeys: readonly string[],
+  stringsPer: number,
+  numbersPer: number,
+): InvocationRecord[] {
+  const out: InvocationRecord[] = [];
+  for (let s = 0, j = 0; s < p.strs.length; s += stringsPer, j += numbersPer) {
+    const str = (k: number): string => p.strs[s + k] as string;
+    const timingsJson = str(9);
+    let timings: Record<string, number>;
+    if (timingsJson) timings = JSON.parse(timingsJson) as Record<string, number>;
+    else {
+      timings = {};
+      for (let k = 0; k < timingKeys.length; k++) {
+        timings[timingKeys[k] as string] = p.nums[j + 5 + k] as number;
+      }
+    }
+    out.push({
+      requestId: str(0),
+      functionId: str(1),
+      version: str(2),
+      alias: str(3),
+      kind: str(4) as InvocationRecord["kind"],
+      instanceId: str(5),
+      status: str(6) as InvocationRecord["status"],
+      errorCode: p.nums[j] as number,
+      startedAt: str(7),
+      durationMs: p.nums[j + 1] as number,
+      billingMs: p.nums[j + 2] as number,
+      memoryUsedMb: p.nums[j + 3] as number,
+      coldStart: p.nums[j + 4] === 1,
+      timings,
+      log: str(8),
+    });
+  }
+  return out;
+}
+
 /** A row of `invocation_batches`, before it is inserted. */
 export interface InvocationBatchRow {
   functionId: string;

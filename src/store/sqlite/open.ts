@@ -6,9 +6,13 @@ import {
   groupInvocations,
   INSERT_BATCH_SQL,
   INSERT_SINGLE_SQL,
-  RECORD_FIELDS,
+  PACKED_NUMBERS,
+  PACKED_STRINGS,
+  packRecords,
   RECORDS_IN_ROW_SQL,
   requestIdSecond,
+  TIMING_KEYS,
+  unpackRecords,
 } from "./invocation-rows.js";
 
 /**
@@ -74,12 +78,8 @@ db.pragma("wal_autocheckpoint = 0");
 // Records go in grouped (invocation-rows.ts): batch rows, and a row each for other request ids.
 const requestIdSecond = ${requestIdSecond.toString()};
 const groupInvocations = ${groupInvocations.toString()};
-const FIELDS = ${JSON.stringify(RECORD_FIELDS)};
-const fromValues = (values) => {
-  const r = {};
-  for (let i = 0; i < FIELDS.length; i++) r[FIELDS[i]] = values[i];
-  return r;
-};
+const unpackRecords = ${unpackRecords.toString()};
+const TIMING_KEYS = ${JSON.stringify(TIMING_KEYS)};
 let insertSingle;
 let insertBatch;
 const writeBatch = (b) => {
@@ -175,7 +175,7 @@ parentPort.on("message", (m) => {
   if (m.type === "prune") return prune(m);
   if (m.type === "invocations") {
     let error;
-    const g = groupInvocations(m.rows.map(fromValues));
+    const g = groupInvocations(unpackRecords(m.rows, TIMING_KEYS, ${PACKED_STRINGS}, ${PACKED_NUMBERS}));
     try {
       insertAll(g);
     } catch {
@@ -232,7 +232,7 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
   let nextId = 0;
   let closing: Promise<void> | undefined;
   /** Send a request to the worker; resolves with its answer's count. */
-  const ask = (msg: Record<string, unknown>): Promise<number> => {
+  const ask = (msg: Record<string, unknown>, transfer?: ArrayBuffer[]): Promise<number> => {
     if (failed || closing) {
       return Promise.reject(failed ?? new Error("the store worker is closing"));
     }
@@ -241,7 +241,7 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
       waiting.set(id, { resolve, reject });
       // Referenced while a request is pending: the process must not exit before it commits.
       worker.ref();
-      worker.postMessage({ ...msg, id });
+      worker.postMessage({ ...msg, id }, transfer);
     }).finally(() => {
       if (waiting.size === 0) worker.unref();
     });
@@ -249,10 +249,9 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
   return {
     writeInvocations: async (rows) => {
       if (rows.length === 0) return;
-      // As arrays of values: their structured clone costs the event loop ~1.3 µs per record,
-      // an object's ~3.5 (its keys are written out every time). The worker serialises the JSON.
-      const values = rows.map((r) => RECORD_FIELDS.map((f) => r[f]));
-      await ask({ type: "invocations", rows: values }).catch((err: Error) => {
+      // Packed (invocation-rows.ts): the worker rebuilds the records and serialises the JSON.
+      const packed = packRecords(rows);
+      await ask({ type: "invocations", rows: packed }, [packed.nums.buffer]).catch((err: Error) => {
         if (err instanceof StoreWorkerStopped) throw err;
         throw new Error(`some invocation records were not stored: ${err.message}`);
       });
