@@ -1,6 +1,11 @@
-import { createFrameDecoder, encodeFrame } from "../sandbox/channel.js";
+import { createFrameDecoder, encodeFrame, encodeJsonFrame } from "../sandbox/channel.js";
 import type { SandboxProcess } from "../sandbox/types.js";
-import { parseRuntimeMessage, type HostMessage, type RuntimeMessage } from "./messages.js";
+import {
+  createInvokeWriter,
+  parseRuntimeMessage,
+  type HostMessage,
+  type RuntimeMessage,
+} from "./messages.js";
 
 /**
  * The host's end of the instance protocol on fd 3 (PROTOCOL.md): frames out, batched per turn
@@ -29,6 +34,7 @@ export function openChannel(
     onMessage(msg);
   }, onProtocolError);
   proc.channel.on("data", (chunk: Buffer) => decoder.push(chunk));
+  const invokeJson = createInvokeWriter();
   return (msg) => {
     if (!proc.channel.writable) return;
     if (!corked) {
@@ -36,6 +42,6 @@ export function openChannel(
       proc.channel.cork();
       setImmediate(uncork);
     }
-    proc.channel.write(encodeFrame(msg));
+    proc.channel.write(msg.type === "invoke" ? encodeJsonFrame(invokeJson(msg)) : encodeFrame(msg));
   };
 }

@@ -88,3 +88,66 @@ function isPlainOkResult(v: unknown): v is z.infer<typeof resultOkSchema> {
     Object.keys(m).length === 6
   );
 }
+
+export type InvokeMessage = Extract<HostMessage, { type: "invoke" }>;
+
+/** The fields of an invoke context that stay the same from call to call of one instance. */
+const FIXED_CONTEXT_KEYS = [
+  "functionName",
+  "version",
+  "alias",
+  "package",
+  "projectId",
+  "memorySize",
+  "cpuMillicores",
+  "timeoutSeconds",
+  "invokeType",
+  "userData",
+  "accessKey",
+  "secretKey",
+  "securityToken",
+  "authToken",
+] as const satisfies readonly (keyof InvokeContext)[];
+
+/**
+ * Writes invoke messages as JSON, the same as JSON.stringify but for the order of the context's
+ * keys. The part of the context that does not change between calls (FIXED_CONTEXT_KEYS, compared
+ * by identity) is serialised once and reused while it stays the same: JSON.stringify of the whole
+ * message was ~5 % of the event loop's CPU on a warm no-op call, more than the rest of the frame's
+ * way to the runtime. One writer per channel (its calls usually share one function version).
+ */
+export function createInvokeWriter(): (m: InvokeMessage) => string {
+  let fixed: Pick<InvokeContext, (typeof FIXED_CONTEXT_KEYS)[number]> | undefined;
+  let fixedJson = "";
+  return (m) => {
+    const c = m.context;
+    if (
+      typeof m.id !== "string" ||
+      typeof m.event !== "string" ||
+      typeof c.requestId !== "string" ||
+      typeof c.deadline !== "number" ||
+      typeof c.headers !== "object" ||
+      c.headers === null
+    ) {
+      return JSON.stringify(m);
+    }
+    if (!fixed || FIXED_CONTEXT_KEYS.some((k) => c[k] !== fixed![k])) {
+      const f = {} as Record<string, unknown>;
+      for (const k of FIXED_CONTEXT_KEYS) f[k] = c[k];
+      fixed = f as typeof fixed;
+      // Without its braces; empty when every field is undefined (JSON.stringify leaves them out).
+      fixedJson = JSON.stringify(f).slice(1, -1);
+    }
+    let headers = "{}";
+    for (const _ in c.headers) {
+      headers = JSON.stringify(c.headers);
+      break;
+    }
+    const deadline = Number.isFinite(c.deadline) ? String(c.deadline) : "null";
+    return (
+      `{"type":"invoke","id":${JSON.stringify(m.id)},"event":${JSON.stringify(m.event)},` +
+      `"context":{"requestId":${JSON.stringify(c.requestId)},"deadline":${deadline},` +
+      `"headers":${headers}${fixedJson ? "," + fixedJson : ""}}}`
+    );
+  };
+}

@@ -8,9 +8,13 @@ export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 /** Encode one message as a frame. */
 export function encodeFrame(message: unknown): Buffer {
+  return encodeJsonFrame(JSON.stringify(message));
+}
+
+/** A frame of a message already serialised. */
+export function encodeJsonFrame(json: string): Buffer {
   // One buffer, written in place: no separate body and header to concatenate (a no-op call's
   // invoke frame was 5 % of the server's CPU with three allocations and two copies).
-  const json = JSON.stringify(message);
   const length = Buffer.byteLength(json, "utf8");
   const frame = Buffer.allocUnsafe(4 + length);
   frame.writeUInt32BE(length, 0);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseRuntimeMessage } from "../../src/runtimes/messages.js";
+import {
+  createInvokeWriter,
+  parseRuntimeMessage,
+  type InvokeMessage,
+} from "../../src/runtimes/messages.js";
+import type { InvokeContext } from "../../src/runtimes/types.js";
 
 const ok = { type: "result", id: "7", ok: true, result: '{"a":1}', durationMs: 0.5, maxRssKb: 0 };
 
@@ -45,5 +50,93 @@ describe("parseRuntimeMessage", () => {
     expect(parseRuntimeMessage(JSON.stringify(err))).toEqual(err);
     expect(parseRuntimeMessage('{"type":"ready"}')).toEqual({ type: "ready" });
     expect(parseRuntimeMessage('{"type":"loaded"}')).toEqual({ type: "loaded" });
+  });
+});
+
+describe("the invoke writer", () => {
+  const context = (over: Partial<InvokeContext> = {}): InvokeContext => ({
+    requestId: "01a2293a-18ec-7044-98b8-1520d8a10fe4",
+    functionName: "f",
+    version: "latest",
+    alias: "",
+    package: "default",
+    projectId: "p",
+    memorySize: 128,
+    cpuMillicores: 300,
+    timeoutSeconds: 30,
+    deadline: 1764452003123.456,
+    invokeType: "sync",
+    userData: Object.freeze({ A: "1" }),
+    accessKey: "",
+    secretKey: "",
+    securityToken: "",
+    authToken: "",
+    headers: {},
+    ...over,
+  });
+  const invoke = (id: string, event: string, ctx: InvokeContext): InvokeMessage => ({
+    type: "invoke",
+    id,
+    event,
+    context: ctx,
+  });
+  /** The same value as JSON.stringify gives (key order aside). */
+  const same = (json: string, m: InvokeMessage) =>
+    expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify(m)));
+
+  it("writes what JSON.stringify writes, call after call, as the fixed part changes", () => {
+    const write = createInvokeWriter();
+    const userData = Object.freeze({ KEY: 'va"lue\n', ü: "ß" });
+    const calls: InvokeContext[] = [
+      context(),
+      context({ requestId: "2", deadline: 5 }),
+      context({ headers: { "x-cff-workflow-id": 'w"1' } }),
+      // Each fixed field changing, one at a time: the cached part must follow.
+      context({ functionName: "g" }),
+      context({ version: "3" }),
+      context({ alias: "live" }),
+      context({ memorySize: 512, cpuMillicores: 1200 }),
+      context({ timeoutSeconds: 900, invokeType: "async" }),
+      context({ userData }),
+      context({ userData: { ...userData } }),
+      context({ accessKey: "ak", secretKey: "sk", securityToken: "st", authToken: "at" }),
+      context({ package: 'p"k', projectId: "\u2028" }),
+      context(),
+    ];
+    calls.forEach((c, i) => {
+      const m = invoke(String(i), `{"n":${i},"s":"quote \\" and \\n"}`, c);
+      const json = write(m);
+      same(json, m);
+    });
+  });
+
+  it("writes null for a deadline that is not finite, and leaves out undefined fields", () => {
+    const write = createInvokeWriter();
+    for (const deadline of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const m = invoke("1", "{}", context({ deadline }));
+      same(write(m), m);
+      expect(JSON.parse(write(m))).toHaveProperty("context.deadline", null);
+    }
+    const sparse = context({ alias: undefined as unknown as string });
+    const m = invoke("2", "{}", sparse);
+    const json = write(m);
+    same(json, m);
+    expect((JSON.parse(json) as InvokeMessage).context).not.toHaveProperty("alias");
+    // Every fixed field undefined: no stray comma.
+    const bare = Object.fromEntries(
+      Object.entries(context()).map(([k, v]) =>
+        ["requestId", "deadline", "headers"].includes(k) ? [k, v] : [k, undefined],
+      ),
+    ) as unknown as InvokeContext;
+    const b = invoke("3", "{}", bare);
+    same(write(b), b);
+  });
+
+  it("falls back to JSON.stringify for a message of another shape", () => {
+    const write = createInvokeWriter();
+    const odd = invoke("1", "{}", context({ headers: null as unknown as Record<string, string> }));
+    expect(write(odd)).toBe(JSON.stringify(odd));
+    const noId = invoke("1", "{}", context({ requestId: undefined as unknown as string }));
+    expect(write(noId)).toBe(JSON.stringify(noId));
   });
 });
