@@ -129,14 +129,7 @@ function invokeHeaders(
 ): Record<string, string> {
   const h: Record<string, string> = {
     "x-cff-request-id": r.requestId,
-    "x-cff-invoke-summary": JSON.stringify({
-      duration: Math.round(r.durationMs * 1000) / 1000,
-      billingDuration: r.billingMs,
-      memorySize: r.memorySize,
-      memoryUsed: Math.round(r.memoryUsedMb * 1000) / 1000,
-      coldStart: r.coldStart,
-      timings: r.timings,
-    }),
+    "x-cff-invoke-summary": invokeSummary(r),
     "x-cff-billing-duration": String(r.billingMs),
     "x-cff-response-version": version,
     "x-func-err-code": String(r.errorCode),
@@ -144,6 +137,30 @@ function invokeHeaders(
   };
   if (wantTail) h["x-cff-function-log"] = Buffer.from(logTail(r.log), "utf8").toString("base64");
   return h;
+}
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+/** A number as JSON writes it. */
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
+
+/**
+ * The X-Cff-Invoke-Summary header: the text JSON.stringify gives of
+ * `{duration, billingDuration, memorySize, memoryUsed, coldStart, timings}` (durations rounded
+ * to the µs), written by hand: JSON.stringify was ~3 % of the event loop's CPU on a warm call.
+ */
+export function invokeSummary(r: InvokeResult): string {
+  let timings = "";
+  const t = r.timings as unknown as Record<string, number | undefined>;
+  // The keys are InvokeTimings' own names: nothing in them to escape.
+  for (const k in t) {
+    const v = t[k];
+    if (v !== undefined) timings += `${timings ? "," : ""}"${k}":${jsonNumber(v)}`;
+  }
+  return (
+    `{"duration":${jsonNumber(round3(r.durationMs))},"billingDuration":${jsonNumber(r.billingMs)},` +
+    `"memorySize":${jsonNumber(r.memorySize)},"memoryUsed":${jsonNumber(round3(r.memoryUsedMb))},` +
+    `"coldStart":${r.coldStart ? "true" : "false"},"timings":{${timings}}}`
+  );
 }
 
 function looksLikeJson(s: string): boolean {
