@@ -10,6 +10,7 @@ import type {
 } from "./instance-types.js";
 import { createCallTable } from "./instance-calls.js";
 import { openChannel } from "./instance-channel.js";
+import type { ResultMessage } from "./messages.js";
 import { createStartPhases } from "./instance-phases.js";
 import { DEFAULT_MAX_LOG_BYTES, LogCapture, OutputRouter } from "./log-capture.js";
 import {
@@ -139,16 +140,28 @@ export async function launchRuntime(opts: LaunchOptions): Promise<LaunchedRuntim
   };
 
   // The runtime writes its output before the message, but that output may still sit in the
-  // stdout/stderr pipes: let this poll phase read it first.
+  // stdout/stderr pipes: let this poll phase read it first. The results of one poll phase (a
+  // burst of calls) wait for one immediate together; any other message has its own, so that
+  // what a start phase does on one (`ready`) is done before the next (`loaded`) arrives.
+  let results: ResultMessage[] = [];
+  const deliverResults = (): void => {
+    const batch = results;
+    results = [];
+    for (const msg of batch) calls.onResult(msg);
+  };
   const send = openChannel(
     proc,
-    (msg) =>
+    (msg) => {
+      if (msg.type === "result") {
+        if (results.push(msg) === 1) setImmediate(deliverResults);
+        return;
+      }
       setImmediate(() => {
-        if (msg.type === "result") calls.onResult(msg);
-        else if (msg.type === "warmed") warmed = true;
+        if (msg.type === "warmed") warmed = true;
         else if (!phases.message(msg))
           logger.warn({ type: msg.type }, "unexpected runtime message");
-      }),
+      });
+    },
     protocolError,
   );
   const phases = createStartPhases({
