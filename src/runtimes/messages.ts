@@ -131,7 +131,25 @@ export function createInvokeWriter(): (m: InvokeMessage) => string {
     ) {
       return JSON.stringify(m);
     }
-    if (!fixed || FIXED_CONTEXT_KEYS.some((k) => c[k] !== fixed![k])) {
+    // Spelled out: a loop over the key list costs a megamorphic load per key and call.
+    const f0 = fixed;
+    if (
+      !f0 ||
+      c.functionName !== f0.functionName ||
+      c.version !== f0.version ||
+      c.alias !== f0.alias ||
+      c.package !== f0.package ||
+      c.projectId !== f0.projectId ||
+      c.memorySize !== f0.memorySize ||
+      c.cpuMillicores !== f0.cpuMillicores ||
+      c.timeoutSeconds !== f0.timeoutSeconds ||
+      c.invokeType !== f0.invokeType ||
+      c.userData !== f0.userData ||
+      c.accessKey !== f0.accessKey ||
+      c.secretKey !== f0.secretKey ||
+      c.securityToken !== f0.securityToken ||
+      c.authToken !== f0.authToken
+    ) {
       const f = {} as Record<string, unknown>;
       for (const k of FIXED_CONTEXT_KEYS) f[k] = c[k];
       fixed = f as typeof fixed;

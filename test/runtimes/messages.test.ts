@@ -54,6 +54,8 @@ describe("parseRuntimeMessage", () => {
 });
 
 describe("the invoke writer", () => {
+  // One object for every call, as the invoker hands out one per version: compared by identity.
+  const sameUserData = Object.freeze({ A: "1" });
   const context = (over: Partial<InvokeContext> = {}): InvokeContext => ({
     requestId: "01a2293a-18ec-7044-98b8-1520d8a10fe4",
     functionName: "f",
@@ -66,7 +68,7 @@ describe("the invoke writer", () => {
     timeoutSeconds: 30,
     deadline: 1764452003123.456,
     invokeType: "sync",
-    userData: Object.freeze({ A: "1" }),
+    userData: sameUserData,
     accessKey: "",
     secretKey: "",
     securityToken: "",
@@ -91,18 +93,28 @@ describe("the invoke writer", () => {
       context(),
       context({ requestId: "2", deadline: 5 }),
       context({ headers: { "x-cff-workflow-id": 'w"1' } }),
-      // Each fixed field changing, one at a time: the cached part must follow.
-      context({ functionName: "g" }),
-      context({ version: "3" }),
-      context({ alias: "live" }),
-      context({ memorySize: 512, cpuMillicores: 1200 }),
-      context({ timeoutSeconds: 900, invokeType: "async" }),
-      context({ userData }),
-      context({ userData: { ...userData } }),
-      context({ accessKey: "ak", secretKey: "sk", securityToken: "st", authToken: "at" }),
-      context({ package: 'p"k', projectId: "\u2028" }),
-      context(),
+      // Each fixed field changing alone, and back: the cached part must follow every time.
+      ...(
+        [
+          { functionName: "g" },
+          { version: "3" },
+          { alias: "live" },
+          { package: 'p"k' },
+          { projectId: "\u2028" },
+          { memorySize: 512 },
+          { cpuMillicores: 1200 },
+          { timeoutSeconds: 900 },
+          { invokeType: "async" },
+          { userData },
+          { userData: { ...userData } },
+          { accessKey: "ak" },
+          { secretKey: "sk" },
+          { securityToken: "st" },
+          { authToken: "at" },
+        ] satisfies Partial<InvokeContext>[]
+      ).flatMap((over) => [context(over), context()]),
     ];
+    expect(calls).toHaveLength(3 + 15 * 2);
     calls.forEach((c, i) => {
       const m = invoke(String(i), `{"n":${i},"s":"quote \\" and \\n"}`, c);
       const json = write(m);
