@@ -24,6 +24,30 @@ describe("frame codec", () => {
     expect(decodeAll(bytes).frames).toEqual([{ type: "ready" }, { x: "ünïcode" }]);
   });
 
+  it("reassembles frames cut into two or three pieces anywhere", () => {
+    const msgs = [{ type: "ready" }, "", { x: "ünïcode", n: 1 }, [1, 2, 3], { y: "z".repeat(40) }];
+    const buf = Buffer.concat(msgs.map((m) => encodeFrame(m)));
+    for (let i = 0; i <= buf.length; i++) {
+      expect(decodeAll([buf.subarray(0, i), buf.subarray(i)]).frames).toEqual(msgs);
+      const j = Math.min(buf.length, i + 1 + (i % 7));
+      expect(decodeAll([buf.subarray(0, i), buf.subarray(i, j), buf.subarray(j)]).frames).toEqual(
+        msgs,
+      );
+    }
+  });
+
+  it("passes an empty frame", () => {
+    const empty = Buffer.alloc(4);
+    const frames: string[] = [];
+    const d = createFrameDecoder(
+      (t) => frames.push(t),
+      () => undefined,
+    );
+    d.push(Buffer.concat([empty, encodeFrame(1), empty]));
+    expect(frames).toEqual(["", "1", ""]);
+    expect(d.pending).toBe(0);
+  });
+
   it("passes a multi-MB frame arriving in 64 KB pieces", () => {
     const big = "z".repeat(5 * 1024 * 1024);
     const buf = encodeFrame({ big });
