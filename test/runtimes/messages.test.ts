@@ -5,6 +5,7 @@ import {
   type InvokeMessage,
 } from "../../src/runtimes/messages.js";
 import type { InvokeContext } from "../../src/runtimes/types.js";
+import { makeContext } from "./helpers.js";
 
 const ok = { type: "result", id: "7", ok: true, result: '{"a":1}', durationMs: 0.5, maxRssKb: 0 };
 
@@ -56,26 +57,13 @@ describe("parseRuntimeMessage", () => {
 describe("the invoke writer", () => {
   // One object for every call, as the invoker hands out one per version: compared by identity.
   const sameUserData = Object.freeze({ A: "1" });
-  const context = (over: Partial<InvokeContext> = {}): InvokeContext => ({
-    requestId: "01a2293a-18ec-7044-98b8-1520d8a10fe4",
-    functionName: "f",
-    version: "latest",
-    alias: "",
-    package: "default",
-    projectId: "p",
-    memorySize: 128,
-    cpuMillicores: 300,
-    timeoutSeconds: 30,
-    deadline: 1764452003123.456,
-    invokeType: "sync",
-    userData: sameUserData,
-    accessKey: "",
-    secretKey: "",
-    securityToken: "",
-    authToken: "",
-    headers: {},
-    ...over,
-  });
+  const context = (over: Partial<InvokeContext> = {}): InvokeContext =>
+    makeContext({
+      requestId: "01a2293a-18ec-7044-98b8-1520d8a10fe4",
+      deadline: 1764452003123.456,
+      userData: sameUserData,
+      ...over,
+    });
   const invoke = (id: string, event: string, ctx: InvokeContext): InvokeMessage => ({
     type: "invoke",
     id,
