@@ -108,6 +108,10 @@ const FIXED_CONTEXT_KEYS = [
   "securityToken",
   "authToken",
 ] as const satisfies readonly (keyof InvokeContext)[];
+/** Every key of InvokeContext is written: one added to the type must be added above, or per call. */
+type WrittenKey = (typeof FIXED_CONTEXT_KEYS)[number] | "requestId" | "deadline" | "headers";
+const _everyKeyWritten: [Exclude<keyof InvokeContext, WrittenKey>] extends [never] ? true : never =
+  true;
 
 /**
  * Writes invoke messages as JSON, the same as JSON.stringify but for the order of the context's
