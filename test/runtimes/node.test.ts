@@ -1,6 +1,7 @@
 import { silentLogger, type Logger } from "../../src/core/logger.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createRuntimeRegistry } from "../../src/runtimes/registry.js";
+import type { RuntimeDef } from "../../src/runtimes/types.js";
 import {
   PYTHON,
   createHarness,
@@ -320,5 +321,35 @@ describe("Node.js prewarmed runtime", () => {
     } finally {
       await launched.kill();
     }
+  });
+});
+
+describe("Node.js shim's channel", () => {
+  const big = { blob: "ü".repeat(1_500_000) };
+
+  it("speaks on fd 3 without loading net or v8, large frames included", async () => {
+    const inst = await h.start("node-bindings", NODE);
+    const calls = [{ n: 1 }, big, { n: 3 }].map((e) => invoke(inst, e));
+    const outs = (await Promise.all(calls)).map(expectOk);
+    const results = outs.map((o) => JSON.parse(o.result) as { event: unknown; modules: string[] });
+    expect(results.map((r) => r.event)).toEqual([{ n: 1 }, big, { n: 3 }]);
+    expect(results[0]?.modules).toEqual([]);
+  });
+
+  it("falls back to net.Socket and the v8 module where node's bindings are out of reach", async () => {
+    // Under node's permission model process.binding throws (ERR_ACCESS_DENIED).
+    const node = createRuntimeRegistry({ nodePath: process.execPath }).get(NODE)!;
+    const denied: RuntimeDef = {
+      ...node,
+      command: (paths, opts) => {
+        const [bin, ...args] = node.command(paths, opts);
+        return [bin!, "--experimental-permission", "--allow-fs-read=*", ...args];
+      },
+    };
+    const inst = await h.start("node-bindings", NODE, {}, { runtime: denied });
+    const first = expectOk(await invoke(inst, big));
+    const r = JSON.parse(first.result) as { event: unknown; modules: string[] };
+    expect(r.event).toEqual(big);
+    expect(r.modules.sort()).toEqual(["NativeModule net", "NativeModule v8"]);
   });
 });
