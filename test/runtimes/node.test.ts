@@ -327,7 +327,7 @@ describe("Node.js prewarmed runtime", () => {
 describe("Node.js shim's channel", () => {
   const big = { blob: "ü".repeat(1_500_000) };
 
-  it("speaks on fd 3 without loading net or v8, large frames included", async () => {
+  it("speaks on fd 3 and times calls without loading net, v8 or perf_hooks, large frames included", async () => {
     const inst = await h.start("node-bindings", NODE);
     const calls = [{ n: 1 }, big, { n: 3 }].map((e) => invoke(inst, e));
     const outs = (await Promise.all(calls)).map(expectOk);

@@ -29,6 +29,7 @@ const {
   initContext,
   makeContext,
   maxRssKb,
+  nowMs,
   releaseGarbage,
   resolveFunction,
 } = require("./support.cjs");
@@ -275,9 +276,9 @@ async function load(msg) {
       });
       return;
     }
-    const initStart = performance.now();
+    const initStart = nowMs();
     const r = await runUser(init, [initContext(msg.initializerTimeoutMs || 0)]);
-    initMs = performance.now() - initStart;
+    initMs = nowMs() - initStart;
     if (r.kind !== "value") {
       await flushStdio();
       send({
@@ -365,9 +366,9 @@ async function invoke(msg) {
   } catch {
     event = msg.event;
   }
-  const start = performance.now();
+  const start = nowMs();
   const r = await runUser(userHandler, [event, makeContext(msg.context)]);
-  const durationMs = performance.now() - start;
+  const durationMs = nowMs() - start;
   let reply;
   if (r.kind === "value") {
     try {
@@ -440,7 +441,7 @@ async function warm() {
     });
     const r = await runUser(fn, [JSON.parse('{"warm":true}'), context]);
     const reply = { type: "result", id: "0", ok: true, result: serialize(r.value) };
-    reply.durationMs = performance.now();
+    reply.durationMs = nowMs();
     reply.maxRssKb = heapKb();
     Buffer.from(JSON.stringify(reply), "utf8");
     await flushStdio();

@@ -44,6 +44,13 @@ const v8 = (() => {
   };
 })();
 
+// Milliseconds, monotonic. Not performance.now(): the first use of `performance` loads node's
+// perf_hooks internals (~0.7 ms), and a fresh runtime's first use was its first call's.
+function nowMs() {
+  const t = process.hrtime();
+  return t[0] * 1e3 + t[1] / 1e6;
+}
+
 // ---- context --------------------------------------------------------------------------------
 const LEVELS = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 };
 
@@ -232,8 +239,8 @@ async function releaseGarbage(baseKb) {
   if (!collectGarbage) return;
   collectGarbage();
   const target = (baseKb + GC_GROWTH_KB / 2) * 1024;
-  const until = performance.now() + GC_WAIT_MS;
-  while (process.memoryUsage.rss() > target && performance.now() < until) {
+  const until = nowMs() + GC_WAIT_MS;
+  while (process.memoryUsage.rss() > target && nowMs() < until) {
     await new Promise((r) => setTimeout(r, 2));
   }
 }
@@ -246,5 +253,6 @@ module.exports = {
   RSS_CHECK_MIN_MS,
   heapKb,
   maxRssKb,
+  nowMs,
   releaseGarbage,
 };
