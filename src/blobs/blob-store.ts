@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { FsError } from "../core/errors.js";
@@ -98,6 +99,9 @@ export async function createBlobStore(options: BlobStoreOptions): Promise<BlobSt
     async unpacked(digest: string): Promise<string> {
       check(digest);
       let pending = inflight.get(digest);
+      // Unpacked already, the common case on every cold start: a stat on the event loop's
+      // thread (µs) rather than one on the thread pool (~0.15 ms there and back).
+      if (!pending && existsSync(unpackedPath(digest))) return unpackedPath(digest);
       if (!pending) {
         pending = unpackOnce(digest).finally(() => inflight.delete(digest));
         inflight.set(digest, pending);
