@@ -29,6 +29,8 @@ const path = require("path");
 const { spawn } = require("child_process");
 
 const MODE = process.argv[2] === "http" ? "http" : "custom";
+const HTTP_PORT = 8000;
+const API_PREFIX = "/v1/runtime/invocation/";
 
 // Milliseconds, monotonic. Not performance.now(): the first use of `performance` loads node's
 // perf_hooks internals (~0.7 ms), and in a fresh runtime that was its first call's.
@@ -36,8 +38,6 @@ function nowMs() {
   const t = process.hrtime();
   return t[0] * 1e3 + t[1] / 1e6;
 }
-const HTTP_PORT = 8000;
-const API_PREFIX = "/v1/runtime/invocation/";
 
 const channel = new net.Socket({ fd: 3, readable: true, writable: true });
 
