@@ -1,12 +1,17 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  PYTHON,
   createHarness,
+  fixture,
   expectFail,
   expectOk,
   invoke,
   startError,
   type Harness,
 } from "./helpers.js";
+import { locateShimRoot } from "../../src/runtimes/registry.js";
 
 const PY = "Python3.10";
 let h: Harness;
@@ -31,6 +36,50 @@ describe("Python runtime", () => {
     expect(expectOk(await invoke(none, {})).result).toBe("");
     const bad = await h.start("py-echo", PY, { handler: "index.unserialisable" });
     expect(expectFail(await invoke(bad, {})).errorCode).toBe(4007);
+  });
+
+  it("speaks JSON and starts threads without importing json or threading, as json would", async () => {
+    const inst = await h.start("py-modules", PY);
+    const calls = [{ n: 1 }, "not json {", { s: "\u2028é", big: 2 ** 60 }];
+    const outs = (await Promise.all(calls.map((e) => invoke(inst, e)))).map(expectOk);
+    const results = outs.map((o) => JSON.parse(o.result) as { event: unknown; modules: string[] });
+    expect(results.map((r) => r.event)).toEqual(calls);
+    expect(results[0]?.modules).toEqual([]);
+    const picky = await h.start("py-modules", PY, { handler: "index.picky" });
+    const code = [
+      "import json, sys",
+      "sys.path.insert(0, sys.argv[1])",
+      "import index",
+      "print(json.dumps(index.picky(None, None), ensure_ascii=False), end='')",
+    ].join("; ");
+    const expected = execFileSync(PYTHON, ["-B", "-c", code, fixture("py-modules")], {
+      encoding: "utf8",
+    });
+    expect(expectOk(await invoke(picky, {})).result).toBe(expected);
+    const bad = await h.start("py-echo", PY, { handler: "index.unserialisable" });
+    expect(expectFail(await invoke(bad, {})).error.errorMessage).toBe(
+      "function result is invalid, error: Object of type set is not JSON serializable",
+    );
+  });
+
+  it("falls back to the json package where _json is missing", () => {
+    const code = [
+      "import sys, runpy",
+      "sys.modules['_json'] = None",
+      "g = runpy.run_path(sys.argv[1], run_name='shim')",
+      "import json",
+      "print(g['_loads'] is json.loads, g['_dumps'] is json.dumps, g['_dumps_utf8']({'a': 'é'}))",
+    ].join("; ");
+    const r = spawnSync(
+      PYTHON,
+      ["-B", "-c", code, path.join(locateShimRoot(), "python", "shim", "runtime.py")],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe", "pipe"],
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe('True True {"a": "é"}\n');
   });
 
   it("context getters, env vars and log capture", async () => {

@@ -2,29 +2,107 @@
 # Speaks the instance protocol (src/runtimes/PROTOCOL.md) on fd 3: 4-byte big-endian length +
 # UTF-8 JSON per frame. stdout/stderr belong to the function. Each invocation runs on its own
 # thread, so several can be in flight at once.
-import json
+import _thread
 import importlib
 import os
 import resource
 import struct
 import sys
-import threading
 import time
 
 # The queue and socket modules cost ~5 ms of every cold start (socket pulls in selectors, enum):
 # fd 3 is read and written with os.read/os.write, and the queue is queue.SimpleQueue's C type.
+# Likewise json (~6.5 ms: its decoder compiles regular expressions, and pulls in re and enum)
+# and threading (~3 ms): the shim uses the C modules both are built on, `_json` and `_thread`.
 from _queue import SimpleQueue
+
+
+# ---- JSON --------------------------------------------------------------------------------------
+# json.loads and json.dumps as the json package runs them on CPython (its C scanner and encoder),
+# without importing the package. Where `_json` is missing or answers otherwise than expected, the
+# json package it is.
+def _json_codec():
+    import _json
+
+    class _Options:
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = {
+            "-Infinity": float("-inf"),
+            "Infinity": float("inf"),
+            "NaN": float("nan"),
+        }.__getitem__
+
+    scan = _json.make_scanner(_Options())
+    space = " \t\n\r"
+
+    def loads(s):
+        if not isinstance(s, str):
+            raise TypeError("the JSON object must be str, not %s" % type(s).__name__)
+        n = len(s)
+        i = 0
+        while i < n and s[i] in space:
+            i += 1
+        try:
+            obj, end = scan(s, i)
+        except StopIteration as err:
+            raise ValueError("Expecting value: char %d" % err.value) from None
+        while end < n and s[end] in space:
+            end += 1
+        if end != n:
+            raise ValueError("Extra data: char %d" % end)
+        return obj
+
+    def default(o):
+        raise TypeError("Object of type %s is not JSON serializable" % o.__class__.__name__)
+
+    def encoder(escape):
+        def dumps(obj):
+            # A fresh markers dict per call, as json.dumps has: a failed call may leave entries.
+            chunks = _json.make_encoder({}, default, escape, None, ": ", ", ", False, False, True)(
+                obj, 0
+            )
+            return "".join(chunks)
+
+        return dumps
+
+    dumps_ascii = encoder(_json.encode_basestring_ascii)
+    dumps_utf8 = encoder(_json.encode_basestring)
+    sample = {"a": [1, 2.5, "\u00e9\n\"", None, True, {}], "b": float("nan")}
+    if (
+        dumps_ascii(sample) != r'{"a": [1, 2.5, "\u00e9\n\"", null, true, {}], "b": NaN}'
+        or dumps_utf8("\u00e9") != '"\u00e9"'
+        or loads(r' [1, 2.5, "\u00e9", null, {"a": []}] ') != [1, 2.5, "\u00e9", None, {"a": []}]
+    ):
+        raise ValueError("_json is not the json package's engine here")
+    return loads, dumps_ascii, dumps_utf8
+
+
+try:
+    _loads, _dumps, _dumps_utf8 = _json_codec()
+except Exception:
+    import json
+
+    _loads = json.loads
+    _dumps = json.dumps
+
+    def _dumps_utf8(obj):
+        return json.dumps(obj, ensure_ascii=False)
+
 
 _FD = 3
 # fd 3 may arrive non-blocking; this end must block (a read waits for the next frame).
 os.set_blocking(_FD, True)
-_send_lock = threading.Lock()
+_send_lock = _thread.allocate_lock()
 _handler = None
 _loaded = False
 
 
 def _send(msg):
-    body = json.dumps(msg).encode("utf-8")
+    body = _dumps(msg).encode("utf-8")
     data = memoryview(struct.pack(">I", len(body)) + body)
     with _send_lock:
         while data:
@@ -158,7 +236,7 @@ for _name, _table, _key, _default in (
 def _init_context(timeout_ms):
     env = os.environ
     try:
-        user_data = json.loads(env.get("RUNTIME_USERDATA") or "{}") or {}
+        user_data = _loads(env.get("RUNTIME_USERDATA") or "{}") or {}
     except ValueError:
         user_data = {}
 
@@ -258,7 +336,7 @@ def _serialize(value):
         return value
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
-    return json.dumps(value, ensure_ascii=False)
+    return _dumps_utf8(value)
 
 
 def _max_rss_kb():
@@ -291,7 +369,7 @@ def _invoke(msg):
     _clear_refs()
     raw = msg.get("event", "")
     try:
-        event = json.loads(raw)
+        event = _loads(raw)
     except ValueError:
         event = raw
     start = time.perf_counter()
@@ -323,7 +401,7 @@ def _run_invoke(msg):
 # to an idle one ~15 µs. The pool grows to the peak concurrency seen.
 _work = SimpleQueue()
 _idle = 0
-_idle_lock = threading.Lock()
+_idle_lock = _thread.allocate_lock()
 
 
 def _worker(msg):
@@ -342,7 +420,7 @@ def _dispatch(msg):
             _idle -= 1
             _work.put(msg)
             return
-    threading.Thread(target=_worker, args=(msg,), daemon=True).start()
+    _thread.start_new_thread(_worker, (msg,))
 
 
 def _not_loaded(msg):
@@ -369,7 +447,7 @@ def main():
         if body is None:
             break
         try:
-            msg = json.loads(body.decode("utf-8"))
+            msg = _loads(body.decode("utf-8"))
         except ValueError as exc:
             sys.stderr.write("fngraph runtime: bad frame: %s\n" % exc)
             continue
