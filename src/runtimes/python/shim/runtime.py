@@ -2,18 +2,19 @@
 # Speaks the instance protocol (src/runtimes/PROTOCOL.md) on fd 3: 4-byte big-endian length +
 # UTF-8 JSON per frame. stdout/stderr belong to the function. Each invocation runs on its own
 # thread, so several can be in flight at once.
-import _thread
 import importlib
 import os
 import resource
 import struct
 import sys
+import threading
 import time
 
 # The queue and socket modules cost ~5 ms of every cold start (socket pulls in selectors, enum):
 # fd 3 is read and written with os.read/os.write, and the queue is queue.SimpleQueue's C type.
-# Likewise json (~6.5 ms: its decoder compiles regular expressions, and pulls in re and enum)
-# and threading (~3 ms): the shim uses the C modules both are built on, `_json` and `_thread`.
+# Likewise json (~6.5 ms: its decoder compiles regular expressions, and pulls in re and enum):
+# the shim uses `_json`, the C module it is built on. Not so threading (~3 ms): imported first by
+# a function's call on a worker thread, it would take that thread for the main thread.
 from _queue import SimpleQueue
 
 
@@ -96,7 +97,7 @@ except Exception:
 _FD = 3
 # fd 3 may arrive non-blocking; this end must block (a read waits for the next frame).
 os.set_blocking(_FD, True)
-_send_lock = _thread.allocate_lock()
+_send_lock = threading.Lock()
 _handler = None
 _loaded = False
 
@@ -401,7 +402,7 @@ def _run_invoke(msg):
 # to an idle one ~15 µs. The pool grows to the peak concurrency seen.
 _work = SimpleQueue()
 _idle = 0
-_idle_lock = _thread.allocate_lock()
+_idle_lock = threading.Lock()
 
 
 def _worker(msg):
@@ -420,7 +421,7 @@ def _dispatch(msg):
             _idle -= 1
             _work.put(msg)
             return
-    _thread.start_new_thread(_worker, (msg,))
+    threading.Thread(target=_worker, args=(msg,), daemon=True).start()
 
 
 def _not_loaded(msg):
