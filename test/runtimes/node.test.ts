@@ -266,8 +266,11 @@ describe("Node.js loading and initializer", () => {
 
   it("reports the initializer's time apart from the module load", async () => {
     const slow = await h.start("node-initializer", NODE, { initializer: "index.slowInit" });
-    // The initializer waits 200 ms (a timer: at least that long).
-    expect(slow.timings.initializerMs).toBeGreaterThanOrEqual(199);
+    // The initializer waits on a 200 ms timer. node counts a timer from the event loop's cached
+    // time, which trails the clock by however long the loop's turn has run (here: the load), so
+    // on a busy machine it fires a few ms short of 200 ms of real time (197.2 seen).
+    expect(slow.timings.initializerMs).toBeGreaterThanOrEqual(180);
+    expect(slow.timings.loadMs).toBeLessThan(slow.timings.initializerMs);
     const plain = await h.start("node-echo", NODE);
     expect(plain.timings.initializerMs).toBe(0);
     expect(plain.timings.loadMs).toBeGreaterThan(0);
