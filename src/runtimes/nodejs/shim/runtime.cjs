@@ -8,24 +8,12 @@
 // cache of its built-in modules that ships in its binary: every built-in the shim or the function
 // loads would be compiled from source (~10 ms per start). Set back to its default here, the heap
 // keeps its limit and the code cache matches again (docs/runtimes.md, "The heap limit and node's
-// code cache"). process.binding, not require("v8"): that module alone compiles for ~12 ms.
-const quiet = process.noDeprecation;
-process.noDeprecation = true;
-try {
-  process.binding("v8").setFlagsFromString("--max-old-space-size=0");
-} catch {
-  require("v8").setFlagsFromString("--max-old-space-size=0");
-} finally {
-  process.noDeprecation = quiet;
-}
-
-// One file: a second one the shim required cost every start ~0.4 ms (node's module loading).
-const fs = require("fs");
-const path = require("path");
-const util = require("util");
-
-// V8's heap figures and flags through node's binding, read as lib/v8.js reads them: require("v8")
-// costs every start ~1.5 ms. Where the binding is not what this expects, the module it is.
+// code cache"). Through node's V8 binding (below), not require("v8"): with the flag still set,
+// that module alone compiles for ~12 ms.
+//
+// V8's flags and heap figures through that binding, read as lib/v8.js reads them: require("v8")
+// costs every start ~1.5 ms even with the code cache. Where the binding is not what this
+// expects, the module it is.
 const v8 = (() => {
   const quiet = process.noDeprecation;
   process.noDeprecation = true;
@@ -61,6 +49,12 @@ const v8 = (() => {
     },
   };
 })();
+v8.setFlagsFromString("--max-old-space-size=0");
+
+// One file: a second one the shim required cost every start ~0.4 ms (node's module loading).
+const fs = require("fs");
+const path = require("path");
+const util = require("util");
 
 // Milliseconds, monotonic. Not performance.now(): the first use of `performance` loads node's
 // perf_hooks internals (~0.7 ms), and a fresh runtime's first use was its first call's.
