@@ -92,6 +92,20 @@ export interface DependencyRef {
   createdAt: number;
 }
 
+/**
+ * What the platform's Start and Finish lines of an invocation's log are made of, besides the
+ * request id, the version and the duration figures (invoker/log-format.ts). Kept instead of the
+ * lines themselves: formatting and storing them was most of an invocation record's cost.
+ */
+export interface LogFrame {
+  /** Epoch ms of the Start line (only its second is printed). */
+  startMs: number;
+  /** Epoch ms of the Finish line. */
+  endMs: number;
+  /** The `billing memory` of the Finish line, in MB. */
+  memorySize: number;
+}
+
 export interface InvocationRecord {
   requestId: string;
   functionId: string;
@@ -107,7 +121,13 @@ export interface InvocationRecord {
   memoryUsedMb: number;
   coldStart: boolean;
   timings: Record<string, number>;
+  /**
+   * With `logFrame`: the function's own output (and a cold start's start-up output), which the
+   * whole log has between its Start and Finish lines (`invocationLog` makes the whole text).
+   * Without: the whole log.
+   */
   log: string;
+  logFrame?: LogFrame;
 }
 
 /** One header (or cookie) rule of an alias's additional-version strategy (contract §1.6). */

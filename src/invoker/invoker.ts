@@ -3,7 +3,7 @@ import { FsError, isFsError } from "../core/errors.js";
 import type { FunctionVersion, InvocationRecord } from "../core/types.js";
 import { cpuMillicores, MAX_RESPONSE_BYTES, runtimeHeaders } from "./function-env.js";
 import { createInstanceStarter } from "./instance-starter.js";
-import { billingDuration, finishLine, startLine } from "./log-format.js";
+import { billingDuration, resultLog } from "./log-format.js";
 import { AcquireCanceled, Pool, StartFailure, type Lease, type PoolStats } from "./pool.js";
 import type { ReservedSetting } from "./reserved-instances.js";
 import { createStartLimiter } from "./start-limiter.js";
@@ -23,6 +23,12 @@ function userDataOf(v: FunctionVersion): Readonly<Record<string, string>> {
   }
   return merged;
 }
+
+/**
+ * A stored record keeps up to this many characters of a call's output; a longer output is kept
+ * as the last this many characters of the whole log.
+ */
+const MAX_RECORD_OUTPUT = 65536;
 
 /** Contract §5: a sync call through the API runs at most 15 minutes. */
 export const MAX_SYNC_TIMEOUT_S = 900;
@@ -115,23 +121,18 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     }
     inflightByProject.set(project, used + 1);
     const startedAt = opts.clock.now();
-    // The Start line names the version that really ran, also through an alias (the alias is in
-    // context.getAlias() and the invocation record): with weights, the alias alone would not
-    // tell which code answered.
-    const versionLabel = version.version;
     try {
       const pool = getPool(req.target, memoryMb);
       let lease: Lease;
       try {
         lease = await pool.acquire(waitSignal(req));
       } catch (err) {
-        if (err instanceof StartFailure)
-          return startFailureResult(req, err, memoryMb, startedAt, versionLabel);
+        if (err instanceof StartFailure) return startFailureResult(req, err, memoryMb, startedAt);
         if (err instanceof AcquireCanceled) throw new FsError("UNAVAILABLE", err.message);
         throw err;
       }
       try {
-        return await run(req, lease, memoryMb, startedAt, versionLabel);
+        return await run(req, lease, memoryMb, startedAt);
       } finally {
         pool.release(lease.slot);
       }
@@ -147,7 +148,6 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     lease: Lease,
     memoryMb: number,
     startedAt: number,
-    versionLabel: string,
   ): Promise<InvokeResult> => {
     const { fn, version } = req.target;
     const instance = lease.slot.instance;
@@ -204,12 +204,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     const billingMs = billingDuration(durationMs);
     const memoryUsedMb = outcome.maxRssKb / 1024;
     const end = opts.clock.now();
-    const startLog = lease.cold ? instance.startLog : "";
-    const log =
-      startLine(handlerStart, req.requestId, versionLabel) +
-      startLog +
-      outcome.log +
-      finishLine(end, req.requestId, { durationMs, billingMs, memoryUsedMb, memorySize: memoryMb });
+    const output = lease.cold ? instance.startLog + outcome.log : outcome.log;
     const a = lease.anatomy;
     const timings = {
       queue: lease.queueMs,
@@ -228,7 +223,8 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       errorCode,
       isFuncErr,
       ...(error ? { error } : {}),
-      log,
+      output,
+      logFrame: { startMs: handlerStart, endMs: end, memorySize: memoryMb },
       durationMs,
       billingMs,
       memorySize: memoryMb,
@@ -247,20 +243,10 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     err: StartFailure,
     memoryMb: number,
     startedAt: number,
-    versionLabel: string,
   ): InvokeResult => {
     const now = opts.clock.now();
     const durationMs = now - startedAt;
     const billingMs = billingDuration(durationMs);
-    const log =
-      startLine(startedAt, req.requestId, versionLabel) +
-      err.log +
-      finishLine(now, req.requestId, {
-        durationMs,
-        billingMs,
-        memoryUsedMb: 0,
-        memorySize: memoryMb,
-      });
     const result: InvokeResult = {
       requestId: req.requestId,
       ok: false,
@@ -268,7 +254,8 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       errorCode: err.errorCode,
       isFuncErr: true,
       error: err.payload,
-      log,
+      output: err.log,
+      logFrame: { startMs: startedAt, endMs: now, memorySize: memoryMb },
       durationMs,
       billingMs,
       memorySize: memoryMb,
@@ -307,8 +294,14 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       memoryUsedMb: r.memoryUsedMb,
       coldStart: r.coldStart,
       timings: { ...r.timings },
-      log: r.log.length > 65536 ? r.log.slice(-65536) : r.log,
+      log: r.output,
+      logFrame: r.logFrame,
     };
+    if (r.output.length > MAX_RECORD_OUTPUT) {
+      // Kept whole, the Start line and the output's beginning cut off: its last 64 K characters.
+      rec.log = resultLog(r).slice(-MAX_RECORD_OUTPUT);
+      delete rec.logFrame;
+    }
     // `record` only queues (the batcher writes later): no need to defer the call itself.
     opts
       .record(rec)

@@ -1,4 +1,4 @@
-import type { FunctionRecord, FunctionVersion } from "../core/types.js";
+import type { FunctionRecord, FunctionVersion, LogFrame } from "../core/types.js";
 import type { FunctionErrorPayload } from "../runtimes/types.js";
 
 /** A concrete version to run, already resolved from a qualifier. */
@@ -63,8 +63,12 @@ export interface InvokeResult {
   errorCode: number;
   isFuncErr: boolean;
   error?: FunctionErrorPayload;
-  /** Whole log: Start line, function output, Finish line. */
-  log: string;
+  /**
+   * The function's output (with a cold start's start-up output before it). The whole log puts
+   * the Start and Finish lines of `logFrame` around it: `resultLog`.
+   */
+  output: string;
+  logFrame: LogFrame;
   durationMs: number;
   billingMs: number;
   memorySize: number;

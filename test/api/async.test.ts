@@ -18,6 +18,7 @@ import { z } from "zod";
 import { createBody } from "../helpers/platform.js";
 import { sdkClient } from "../helpers/sdk.js";
 import { startAsyncPlatform, waitFor } from "../async/helpers.js";
+import { invocationLog as wholeLog } from "../../src/invoker/log-format.js";
 import { findInvocation } from "../../src/store/sqlite/invocation-rows.js";
 
 let t: Awaited<ReturnType<typeof startAsyncPlatform>>;
@@ -112,7 +113,8 @@ const fgDestination = (urn: string) =>
 
 /** The log of one invocation, from the platform's own records. */
 function invocationLog(requestId: string): string | undefined {
-  return findInvocation(t.db(), requestId)?.log;
+  const r = findInvocation(t.db(), requestId);
+  return r ? wholeLog(r) : undefined;
 }
 
 beforeAll(async () => {

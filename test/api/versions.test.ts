@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, zipFiles, type TestPlatform } from "../helpers/platform.js";
 import { taggedCode, versionsApi } from "./versions-helpers.js";
+import { invocationLog } from "../../src/invoker/log-format.js";
 import { findInvocation } from "../../src/store/sqlite/invocation-rows.js";
 
 let t: TestPlatform;
@@ -258,6 +259,10 @@ describe("versions", () => {
         version: "v1",
         alias: "live",
       });
+      // Stored without the Start and Finish lines; made again from the record, the whole log is
+      // the one the caller got.
+      expect(read(viaAlias.requestId)!.log).not.toContain("invoke request");
+      expect(invocationLog(read(viaAlias.requestId)!)).toBe(viaAlias.log);
       expect(read(viaVersion.requestId)).toMatchObject({
         version: "v1",
         alias: "",

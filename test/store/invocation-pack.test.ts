@@ -1,17 +1,22 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import Database from "better-sqlite3";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { InvocationRecord } from "../../src/core/types.js";
 import { newRequestId } from "../../src/core/request-id.js";
 import {
+  decodeRecordLine,
+  encodeRecordLine,
   PACKED_NUMBERS,
   PACKED_STRINGS,
   packRecords,
   RECORD_FIELDS,
+  requestIdSecond,
   TIMING_KEYS,
   unpackRecords,
 } from "../../src/store/sqlite/invocation-rows.js";
+import { invocationLog } from "../../src/invoker/log-format.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/types.js";
 import { fnRecord, fnVersion, invocation } from "./store-contract.js";
@@ -32,9 +37,15 @@ const record = (over: Partial<InvocationRecord> = {}): InvocationRecord => ({
   ...invocation("f-1"),
   requestId: newRequestId(),
   timings: standardTimings(),
-  log: "2026-11-29T00:00:00Z Start invoke request 'x', version: latest\nhello \"you\"\n",
+  log: 'hello "you"\n',
+  logFrame: { startMs: 1_764_460_800_123, endMs: 1_764_460_801_002.5, memorySize: 256 },
   ...over,
 });
+/** A record as the invoker wrote them before log frames: the whole log, no frame. */
+const unframed = (over: Partial<InvocationRecord> = {}): InvocationRecord => {
+  const { logFrame: _f, ...r } = record(over);
+  return { ...r, log: "2026-11-29T00:00:00Z Start invoke request 'x', version: latest\n" };
+};
 
 const roundTrip = (rs: InvocationRecord[]): InvocationRecord[] => {
   const p = packRecords(rs);
@@ -49,6 +60,7 @@ describe("records packed for the store worker", () => {
       record(),
       record({ coldStart: false, status: "error", errorCode: 4004, alias: "live" }),
       record({ durationMs: 1e-9, billingMs: 900_000, memoryUsedMb: 0.5, log: "" }),
+      unframed(),
     ];
     const back = roundTrip(rs);
     expect(back).toEqual(rs);
@@ -74,6 +86,12 @@ describe("records packed for the store worker", () => {
     const back = roundTrip(rs);
     expect(back.map((r) => JSON.stringify(r))).toEqual(rs.map((r) => JSON.stringify(r)));
     expect(Object.keys(back[3]!.timings)).toEqual([...TIMING_KEYS.slice(1), "queue"]);
+    // And as lines of a batch row: what JSON of the record would read back as.
+    for (const r of rs) {
+      expect(decodeRecordLine(encodeRecordLine(r), r.functionId)).toEqual(
+        JSON.parse(JSON.stringify(r)),
+      );
+    }
   });
 
   it("drop an undefined alias as JSON does, and keep NaN and infinities as JSON does", () => {
@@ -88,6 +106,49 @@ describe("records packed for the store worker", () => {
 
   it("is empty for no records", () => {
     expect(roundTrip([])).toEqual([]);
+  });
+});
+
+describe("a batch row's lines", () => {
+  it("read back as JSON of the record would, in the same key order, without the function id", () => {
+    const rs = [
+      record(),
+      unframed({ alias: "live", coldStart: false }),
+      record({ alias: undefined as unknown as string, status: "error", errorCode: 4208 }),
+      record({ durationMs: Number.NaN, memoryUsedMb: Number.POSITIVE_INFINITY }),
+      record({ log: 'a "quoted" [2,"x", line\nand \u2028 more\\' }),
+    ];
+    for (const r of rs.map((x) => ({ ...x, functionId: "fn-of-the-row" }))) {
+      const line = encodeRecordLine(r);
+      expect(line).not.toContain("\n");
+      expect(line).not.toContain(r.functionId);
+      const back = decodeRecordLine(line, r.functionId);
+      const json = JSON.parse(JSON.stringify(r)) as InvocationRecord;
+      expect(back).toEqual(json);
+      expect(Object.keys(back)).toEqual(Object.keys(json));
+      expect(Object.keys(back.timings)).toEqual(TIMING_KEYS);
+    }
+    expect(Object.keys(decodeRecordLine(encodeRecordLine(record()), "f"))).toEqual(RECORD_FIELDS);
+    expect(() => decodeRecordLine('[3,"x"]', "f")).toThrow(/format 3/);
+  });
+
+  it("are a quarter of the record's JSON for a warm call", () => {
+    const r = record({ log: "", timings: { ...standardTimings(), queue: 0.012, handler: 0.4 } });
+    const old = JSON.stringify({ ...r, logFrame: undefined, log: invocationLog(r) });
+    expect(encodeRecordLine(r).length).toBeLessThan(old.length / 3);
+  });
+});
+
+describe("a record's whole log", () => {
+  it("puts the Start and Finish lines of its frame around its output", () => {
+    const r = record({ requestId: "rid", version: "v2", durationMs: 1.23456, billingMs: 2 });
+    expect(invocationLog(r)).toBe(
+      "2025-11-30T00:00:00Z Start invoke request 'rid', version: v2\n" +
+        'hello "you"\n' +
+        "2025-11-30T00:00:01Z Finish invoke request 'rid', duration: 1.235ms, billing duration: 2ms, " +
+        `memory used: ${r.memoryUsedMb.toFixed(3)}MB, billing memory: 256MB\n`,
+    );
+    expect(invocationLog(unframed())).toBe(unframed().log);
   });
 });
 
@@ -110,8 +171,29 @@ describe("records written through the store worker", () => {
       record({ functionId: fn.id }),
       record({ functionId: fn.id, timings: { init: 3 }, coldStart: false }),
       record({ functionId: fn.id, requestId: "not-a-v7-id", alias: "live", errorCode: 4201 }),
+      unframed({ functionId: fn.id }),
     ];
     await store.addInvocations(rs);
     for (const r of rs) expect(await store.getInvocation(r.requestId)).toEqual(r);
+  });
+
+  it("still read the JSON object lines of rows written before the array lines", async () => {
+    const fn = fnRecord("p1", "older");
+    await store.createFunction(fn, fnVersion(fn.id));
+    const old = unframed({ functionId: fn.id });
+    const now = record({ functionId: fn.id, requestId: newRequestId(Date.now() + 1) });
+    await store.addInvocations([now]);
+    const db = new Database(path.join(dir, "fngraph.db"));
+    try {
+      // Two lines of the old format in one row: another record's, then this one's.
+      const lines = [JSON.stringify(unframed({ functionId: fn.id })), JSON.stringify(old)];
+      db.prepare(
+        "INSERT INTO invocation_batches (function_id, second, created_at, data) VALUES (?, ?, ?, ?)",
+      ).run(fn.id, requestIdSecond(old.requestId), old.startedAt, lines.join("\n"));
+    } finally {
+      db.close();
+    }
+    expect(await store.getInvocation(old.requestId)).toEqual(old);
+    expect(await store.getInvocation(now.requestId)).toEqual(now);
   });
 });

@@ -3,7 +3,7 @@ import { setMaxListeners } from "node:events";
 import type { Socket } from "node:net";
 import { FsError } from "../../core/errors.js";
 import type { Invoker } from "../../invoker/invoker.js";
-import { logTail } from "../../invoker/log-format.js";
+import { logTail, resultLog } from "../../invoker/log-format.js";
 import type { InvokeResult } from "../../invoker/types.js";
 import { headerMap } from "../app.js";
 import type { FunctionService } from "../function-service.js";
@@ -73,7 +73,7 @@ export async function handleInvoke(deps: InvokeRouteDeps, r: InvokeRequest): Pro
     const body = JSON.stringify({
       request_id: result.requestId,
       result: result.body,
-      log: wantTail ? logTail(result.log) : "",
+      log: wantTail ? logTail(resultLog(result)) : "",
       status: result.ok ? 200 : result.errorCode,
     });
     return { headers: out, body };
@@ -135,7 +135,8 @@ function invokeHeaders(
     "x-func-err-code": String(r.errorCode),
     "x-is-func-err": String(!r.ok && r.isFuncErr),
   };
-  if (wantTail) h["x-cff-function-log"] = Buffer.from(logTail(r.log), "utf8").toString("base64");
+  if (wantTail)
+    h["x-cff-function-log"] = Buffer.from(logTail(resultLog(r)), "utf8").toString("base64");
   return h;
 }
 

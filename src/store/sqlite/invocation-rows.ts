@@ -13,6 +13,13 @@ import type { InvocationRecord } from "../../core/types.js";
  * rows through the `second` index and takes the record's line (the last one: an async retry
  * writes its record again). Any other id keeps a row of its own in `invocations`, as do the
  * records written before this table existed.
+ *
+ * A batch row's line is a JSON array of the record's values (encodeRecordLine), not its JSON
+ * object: no key names, no function id (the row's), and the timings as numbers only. With the
+ * Start and Finish lines left out of `log` (the record's `logFrame`), a warm call's record is
+ * ~200 bytes instead of ~770, and the store worker's CPU per record (serialising, SQLite, the
+ * WAL) about half (docs/scaling.md, sixteenth session). Lines written before that are JSON
+ * objects, and are read as such.
  */
 
 /** Every field of a record, in the order a record is written (the worker's copy rebuilds it). */
@@ -32,6 +39,7 @@ const FIELDS: Record<keyof InvocationRecord, true> = {
   coldStart: true,
   timings: true,
   log: true,
+  logFrame: true,
 };
 export const RECORD_FIELDS = Object.keys(FIELDS) as readonly (keyof InvocationRecord)[];
 
@@ -52,20 +60,36 @@ export const TIMING_KEYS = [
 
 /** Strings and numbers per record in a `PackedRecords`. */
 export const PACKED_STRINGS = 10;
-export const PACKED_NUMBERS = 5 + TIMING_KEYS.length;
+export const PACKED_NUMBERS = 5 + TIMING_KEYS.length + 4;
 
 /**
- * Records on their way to the store worker: each record's strings (undefined stays undefined) and
- * its numbers, in the order of RECORD_FIELDS. `nums` is transferred, not copied. Their structured
- * clone costs the event loop a fraction of the records' own: an array of values per record was
- * ~5 µs of the event loop's CPU per record under load (~3 % of a warm call), most of it walking
- * the values.
+ * Records on their way to the store worker: each record's strings, end to end in one string with
+ * their lengths beside it (-1: undefined), and its numbers, in the order of RECORD_FIELDS. `lens`
+ * and `nums` are transferred, not copied. Their structured clone costs the event loop a fraction
+ * of the records' own: an array of values per record was ~5 µs of the event loop's CPU per
+ * record under load (~3 % of a warm call), most of it walking the values, and ten strings per
+ * record still ~2 µs.
  */
 export interface PackedRecords {
   /** requestId, functionId, version, alias, kind, instanceId, status, startedAt, log, timings. */
-  strs: (string | undefined)[];
-  /** errorCode, durationMs, billingMs, memoryUsedMb, coldStart (1/0), then TIMING_KEYS' values. */
+  text: string;
+  /** The length of each of those strings in `text`, in order; -1 for an undefined one. */
+  lens: Int32Array<ArrayBuffer>;
+  /**
+   * errorCode, durationMs, billingMs, memoryUsedMb, coldStart (1/0), TIMING_KEYS' values, then
+   * 1 and the log frame's startMs, endMs, memorySize (0 and three zeros without a frame).
+   */
   nums: Float64Array<ArrayBuffer>;
+}
+
+/** Whether a record's timings have the keys of TIMING_KEYS, in that order, with number values. */
+export function standardTimings(t: Record<string, number>, keys: readonly string[]): boolean {
+  let n = 0;
+  for (const k in t) {
+    if (k !== keys[n] || typeof t[k] !== "number") return false;
+    n++;
+  }
+  return n === keys.length;
 }
 
 /**
@@ -73,33 +97,31 @@ export interface PackedRecords {
  * travels as JSON in the tenth string (empty otherwise).
  */
 export function packRecords(records: readonly InvocationRecord[]): PackedRecords {
-  const strs: (string | undefined)[] = [];
+  const parts: string[] = [];
+  const lens = new Int32Array(records.length * PACKED_STRINGS);
   const nums = new Float64Array(records.length * PACKED_NUMBERS);
+  let i = 0;
+  const add = (v: string | undefined): void => {
+    if (v === undefined) lens[i++] = -1;
+    else {
+      lens[i++] = v.length;
+      parts.push(v);
+    }
+  };
   let j = 0;
   for (const r of records) {
     const t = r.timings;
-    let standard = true;
-    let n = 0;
-    for (const k in t) {
-      if (k !== TIMING_KEYS[n] || typeof t[k] !== "number") {
-        standard = false;
-        break;
-      }
-      n++;
-    }
-    if (n !== TIMING_KEYS.length) standard = false;
-    strs.push(
-      r.requestId,
-      r.functionId,
-      r.version,
-      r.alias,
-      r.kind,
-      r.instanceId,
-      r.status,
-      r.startedAt,
-      r.log,
-      standard ? "" : JSON.stringify(t),
-    );
+    const standard = standardTimings(t, TIMING_KEYS);
+    add(r.requestId);
+    add(r.functionId);
+    add(r.version);
+    add(r.alias);
+    add(r.kind);
+    add(r.instanceId);
+    add(r.status);
+    add(r.startedAt);
+    add(r.log);
+    add(standard ? "" : JSON.stringify(t));
     nums[j++] = r.errorCode;
     nums[j++] = r.durationMs;
     nums[j++] = r.billingMs;
@@ -107,8 +129,15 @@ export function packRecords(records: readonly InvocationRecord[]): PackedRecords
     nums[j++] = r.coldStart ? 1 : 0;
     if (standard) for (const k of TIMING_KEYS) nums[j++] = t[k] as number;
     else j += TIMING_KEYS.length;
+    const f = r.logFrame;
+    if (f) {
+      nums[j++] = 1;
+      nums[j++] = f.startMs;
+      nums[j++] = f.endMs;
+      nums[j++] = f.memorySize;
+    } else j += 4;
   }
-  return { strs, nums };
+  return { text: parts.join(""), lens, nums };
 }
 
 /**
@@ -122,8 +151,18 @@ export function unpackRecords(
   numbersPer: number,
 ): InvocationRecord[] {
   const out: InvocationRecord[] = [];
-  for (let s = 0, j = 0; s < p.strs.length; s += stringsPer, j += numbersPer) {
-    const str = (k: number): string => p.strs[s + k] as string;
+  let at = 0;
+  for (let s = 0, j = 0; s < p.lens.length; s += stringsPer, j += numbersPer) {
+    const strs: (string | undefined)[] = [];
+    for (let k = 0; k < stringsPer; k++) {
+      const n = p.lens[s + k] as number;
+      if (n < 0) strs.push(undefined);
+      else {
+        strs.push(p.text.slice(at, at + n));
+        at += n;
+      }
+    }
+    const str = (k: number): string => strs[k] as string;
     const timingsJson = str(9);
     let timings: Record<string, number>;
     if (timingsJson) timings = JSON.parse(timingsJson) as Record<string, number>;
@@ -133,7 +172,7 @@ export function unpackRecords(
         timings[timingKeys[k] as string] = p.nums[j + 5 + k] as number;
       }
     }
-    out.push({
+    const r: InvocationRecord = {
       requestId: str(0),
       functionId: str(1),
       version: str(2),
@@ -149,9 +188,98 @@ export function unpackRecords(
       coldStart: p.nums[j + 4] === 1,
       timings,
       log: str(8),
-    });
+    };
+    const f = j + 5 + timingKeys.length;
+    if (p.nums[f] === 1) {
+      r.logFrame = {
+        startMs: p.nums[f + 1] as number,
+        endMs: p.nums[f + 2] as number,
+        memorySize: p.nums[f + 3] as number,
+      };
+    }
+    out.push(r);
   }
   return out;
+}
+
+/** The first value of a batch row's line: its format. */
+export const LINE_FORMAT = 2;
+
+/**
+ * A record as a line of a batch row: a JSON array of its values in the order of RECORD_FIELDS,
+ * after LINE_FORMAT, without the function id (the row's); the timings as an array of
+ * TIMING_KEYS' values when they have that shape, else their object; the log frame as
+ * [startMs, endMs, memorySize], or 0. Uses no outer name but `standardTimings`, `TIMING_KEYS`
+ * and `LINE_FORMAT`: the store worker runs its source text and defines those.
+ */
+export function encodeRecordLine(r: InvocationRecord): string {
+  const t = r.timings;
+  let timings: unknown = t;
+  if (standardTimings(t, TIMING_KEYS)) {
+    const values: number[] = [];
+    for (const k of TIMING_KEYS) values.push(t[k] as number);
+    timings = values;
+  }
+  const f = r.logFrame;
+  return JSON.stringify([
+    LINE_FORMAT,
+    r.requestId,
+    r.version,
+    r.alias,
+    r.kind,
+    r.instanceId,
+    r.status,
+    r.errorCode,
+    r.startedAt,
+    r.durationMs,
+    r.billingMs,
+    r.memoryUsedMb,
+    r.coldStart ? 1 : 0,
+    timings,
+    r.log,
+    f ? [f.startMs, f.endMs, f.memorySize] : 0,
+  ]);
+}
+
+/**
+ * The record of an `encodeRecordLine` line, as JSON.parse would give its JSON object: a string
+ * that was undefined (null in the array) has no key, a number that was not finite is null.
+ */
+export function decodeRecordLine(line: string, functionId: string): InvocationRecord {
+  const a = JSON.parse(line) as unknown[];
+  if (a[0] !== LINE_FORMAT)
+    throw new Error(`unknown invocation record line format ${String(a[0])}`);
+  const r: Record<string, unknown> = {};
+  const str = (key: keyof InvocationRecord, v: unknown): void => {
+    if (v !== null) r[key] = v;
+  };
+  str("requestId", a[1]);
+  r["functionId"] = functionId;
+  str("version", a[2]);
+  str("alias", a[3]);
+  str("kind", a[4]);
+  str("instanceId", a[5]);
+  str("status", a[6]);
+  r["errorCode"] = a[7];
+  str("startedAt", a[8]);
+  r["durationMs"] = a[9];
+  r["billingMs"] = a[10];
+  r["memoryUsedMb"] = a[11];
+  r["coldStart"] = a[12] === 1;
+  const t = a[13];
+  if (Array.isArray(t)) {
+    const values = t as unknown[];
+    const timings: Record<string, unknown> = {};
+    TIMING_KEYS.forEach((k, i) => (timings[k] = values[i]));
+    r["timings"] = timings;
+  } else r["timings"] = t;
+  str("log", a[14]);
+  const f = a[15];
+  if (Array.isArray(f)) {
+    const v = f as unknown[];
+    r["logFrame"] = { startMs: v[0], endMs: v[1], memorySize: v[2] };
+  }
+  return r as unknown as InvocationRecord;
 }
 
 /** A row of `invocation_batches`, before it is inserted. */
@@ -183,22 +311,21 @@ export function requestIdSecond(requestId: string): number | undefined {
 }
 
 /**
- * Splits records into batch rows and single rows. Uses no outer name but `requestIdSecond`: the
- * store worker runs the source text of both (`.toString()`).
+ * Splits records into batch rows (encodeRecordLine's lines) and single rows (the record's JSON).
+ * Uses no outer name but `requestIdSecond` and `encodeRecordLine`: the store worker runs the
+ * source text of both (`.toString()`).
  */
-export function groupInvocations(
-  records: readonly Pick<InvocationRecord, "requestId" | "functionId" | "startedAt">[],
-): InvocationRows {
+export function groupInvocations(records: readonly InvocationRecord[]): InvocationRows {
   const byKey = new Map<string, Omit<InvocationBatchRow, "data"> & { lines: string[] }>();
   const single: InvocationRows["single"] = [];
   for (const r of records) {
-    const data = JSON.stringify(r);
     const second = requestIdSecond(r.requestId);
     if (second === undefined) {
       const { requestId, functionId, startedAt } = r;
-      single.push({ requestId, functionId, startedAt, data });
+      single.push({ requestId, functionId, startedAt, data: JSON.stringify(r) });
       continue;
     }
+    const data = encodeRecordLine(r);
     const key = `${second} ${r.functionId}`;
     const b = byKey.get(key);
     if (!b) {
@@ -242,18 +369,23 @@ function findBatched(
   requestId: string,
   second: number,
 ): InvocationRecord | undefined {
-  // JSON escapes every quote inside a string value, so the needle only matches the key itself.
-  const needle = `"requestId":${JSON.stringify(requestId)}`;
+  // A line of encodeRecordLine starts with its format and the id; one written before that is a
+  // JSON object. JSON escapes every quote inside a string value, so neither needle can match
+  // inside one: only the line's first value, or the key itself.
+  const id = JSON.stringify(requestId);
+  const lineStart = `[${LINE_FORMAT},${id},`;
+  const objectKey = `"requestId":${id}`;
   const row = db
     .prepare(
-      "SELECT data FROM invocation_batches WHERE second = ? AND instr(data, ?) > 0 ORDER BY id DESC LIMIT 1",
+      "SELECT function_id, data FROM invocation_batches WHERE second = ? AND (instr(data, ?) > 0 OR instr(data, ?) > 0) ORDER BY id DESC LIMIT 1",
     )
-    .get(second, needle) as { data: string } | undefined;
+    .get(second, lineStart, objectKey) as { function_id: string; data: string } | undefined;
   if (!row) return undefined;
   const lines = row.data.split("\n");
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i] as string;
-    if (line.includes(needle)) return JSON.parse(line) as InvocationRecord;
+    if (line.startsWith(lineStart)) return decodeRecordLine(line, row.function_id);
+    if (line.includes(objectKey)) return JSON.parse(line) as InvocationRecord;
   }
   return undefined;
 }

@@ -3,14 +3,17 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { InvocationRecord } from "../../core/types.js";
 import {
+  encodeRecordLine,
   groupInvocations,
   INSERT_BATCH_SQL,
+  LINE_FORMAT,
   INSERT_SINGLE_SQL,
   PACKED_NUMBERS,
   PACKED_STRINGS,
   packRecords,
   RECORDS_IN_ROW_SQL,
   requestIdSecond,
+  standardTimings,
   TIMING_KEYS,
   unpackRecords,
 } from "./invocation-rows.js";
@@ -79,7 +82,10 @@ db.pragma("wal_autocheckpoint = 0");
 const requestIdSecond = ${requestIdSecond.toString()};
 const groupInvocations = ${groupInvocations.toString()};
 const unpackRecords = ${unpackRecords.toString()};
+const standardTimings = ${standardTimings.toString()};
+const encodeRecordLine = ${encodeRecordLine.toString()};
 const TIMING_KEYS = ${JSON.stringify(TIMING_KEYS)};
+const LINE_FORMAT = ${JSON.stringify(LINE_FORMAT)};
 let insertSingle;
 let insertBatch;
 const writeBatch = (b) => {
@@ -251,7 +257,10 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
       if (rows.length === 0) return;
       // Packed (invocation-rows.ts): the worker rebuilds the records and serialises the JSON.
       const packed = packRecords(rows);
-      await ask({ type: "invocations", rows: packed }, [packed.nums.buffer]).catch((err: Error) => {
+      await ask({ type: "invocations", rows: packed }, [
+        packed.lens.buffer,
+        packed.nums.buffer,
+      ]).catch((err: Error) => {
         if (err instanceof StoreWorkerStopped) throw err;
         throw new Error(`some invocation records were not stored: ${err.message}`);
       });
