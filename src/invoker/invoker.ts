@@ -30,6 +30,17 @@ function userDataOf(v: FunctionVersion): Readonly<Record<string, string>> {
  */
 const MAX_RECORD_OUTPUT = 65536;
 
+/** ISO text of an epoch ms; the last one is kept (calls of a burst share their millisecond). */
+let lastIsoMs = Number.NaN;
+let lastIso = "";
+function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /** Contract §5: a sync call through the API runs at most 15 minutes. */
 export const MAX_SYNC_TIMEOUT_S = 900;
 
@@ -288,7 +299,7 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       instanceId: r.instanceId,
       status: r.ok ? "success" : "error",
       errorCode: r.errorCode,
-      startedAt: new Date(startedAt).toISOString(),
+      startedAt: isoTime(startedAt),
       durationMs: r.durationMs,
       billingMs: r.billingMs,
       memoryUsedMb: r.memoryUsedMb,

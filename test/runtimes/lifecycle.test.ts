@@ -140,6 +140,20 @@ describe("instance lifecycle", () => {
     expect(inst.inflight).toBe(0);
   });
 
+  it("each call times out at its own deadline, whatever the calls beside it did", async () => {
+    const inst = await h.start("node-slow", NODE);
+    // The first call's deadline comes first and passes after it ended: the second call, still
+    // running then, is not stopped before its own.
+    const first = invoke(inst, { ms: 100 }, {}, 300);
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await invoke(inst, { ms: 10_000 }, {}, 600);
+    expect(JSON.parse(expectOk(await first).result)).toEqual({ slept: 100 });
+    const f = expectFail(second);
+    expect(f.errorCode).toBe(4010);
+    expect(f.durationMs).toBeGreaterThanOrEqual(590);
+    expect(inst.dead).toBe(true);
+  });
+
   it("process.exit inside the handler → fatal 4002 with the output so far", async () => {
     const inst = await h.start("node-crash", NODE);
     expect(expectOk(await invoke(inst, {})).result).toBe("alive");
