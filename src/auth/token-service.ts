@@ -27,8 +27,8 @@ export interface TokenClaims {
 export interface TokenService {
   /** Mints a token for the identity's user; omit `scopeProjectId` for a domain-scoped token. */
   issue(scope: { scopeProjectId?: string }): IssuedToken;
-  /** Checks MAC and expiry; throws FsError UNAUTHORIZED. */
-  verify(token: string): TokenClaims;
+  /** Checks MAC and expiry; throws FsError UNAUTHORIZED. The same frozen claims per token. */
+  verify(token: string): Readonly<TokenClaims>;
   /** `POST /v3/auth/tokens` (contract §2.1); the caller answers 201 with `X-Subject-Token: token`. */
   authenticatePassword(body: unknown, options?: PasswordAuthOptions): PasswordAuthResult;
 }
@@ -68,15 +68,19 @@ export function createTokenService(deps: { identity: Identity; clock: Clock }): 
   const mac = (payload: Buffer): Buffer =>
     createHmac("sha256", identity.tokenKey).update(MAC_CONTEXT).update(payload).digest();
 
-  /** Tokens whose MAC was checked: a client sends the same token with every request. */
-  const verified = new Map<string, Payload>();
-  const claims = (payload: Payload): TokenClaims => {
-    if (clock.now() >= payload.e) throw new FsError("UNAUTHORIZED", "The token has expired");
-    return {
+  /**
+   * Tokens whose MAC was checked, with their claims: a client sends the same token with every
+   * request. Frozen: every request of the token gets the same object.
+   */
+  const verified = new Map<string, { e: number; claims: Readonly<TokenClaims> }>();
+  const claimsOf = (payload: Payload): Readonly<TokenClaims> =>
+    Object.freeze({
       userId: payload.u,
       ...(payload.p !== undefined ? { projectId: payload.p } : {}),
       expiresAt: new Date(payload.e),
-    };
+    });
+  const unexpired = (e: number): void => {
+    if (clock.now() >= e) throw new FsError("UNAUTHORIZED", "The token has expired");
   };
 
   const service: TokenService = {
@@ -97,7 +101,10 @@ export function createTokenService(deps: { identity: Identity; clock: Clock }): 
 
     verify(token) {
       const known = typeof token === "string" ? verified.get(token) : undefined;
-      if (known) return claims(known);
+      if (known) {
+        unexpired(known.e);
+        return known.claims;
+      }
       // Built only on failure: an Error captures a stack, and verify runs on every request.
       const invalid = (): FsError => new FsError("UNAUTHORIZED", "Invalid token");
       if (typeof token !== "string" || !token.startsWith(PREFIX)) throw invalid();
@@ -114,9 +121,10 @@ export function createTokenService(deps: { identity: Identity; clock: Clock }): 
         throw invalid();
       }
       if (!isPayload(payload)) throw invalid();
-      const result = claims(payload);
+      unexpired(payload.e);
+      const result = claimsOf(payload);
       if (verified.size >= VERIFIED_TOKENS) verified.clear();
-      verified.set(token, payload);
+      verified.set(token, { e: payload.e, claims: result });
       return result;
     },
 

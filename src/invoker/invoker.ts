@@ -134,13 +134,16 @@ export function createInvoker(opts: InvokerOptions): Invoker {
     const startedAt = opts.clock.now();
     try {
       const pool = getPool(req.target, memoryMb);
-      let lease: Lease;
-      try {
-        lease = await pool.acquire(waitSignal(req));
-      } catch (err) {
-        if (err instanceof StartFailure) return startFailureResult(req, err, memoryMb, startedAt);
-        if (err instanceof AcquireCanceled) throw new FsError("UNAVAILABLE", err.message);
-        throw err;
+      const signal = waitSignal(req);
+      let lease: Lease | undefined = pool.tryAcquire(signal);
+      if (!lease) {
+        try {
+          lease = await pool.acquire(signal);
+        } catch (err) {
+          if (err instanceof StartFailure) return startFailureResult(req, err, memoryMb, startedAt);
+          if (err instanceof AcquireCanceled) throw new FsError("UNAVAILABLE", err.message);
+          throw err;
+        }
       }
       try {
         return await run(req, lease, memoryMb, startedAt);
@@ -322,15 +325,13 @@ export function createInvoker(opts: InvokerOptions): Invoker {
   };
 
   return {
-    invoke: async (req) => {
-      try {
-        return await invoke(req);
-      } catch (err) {
+    // A rejection handler rather than an async wrapper: one promise less per call.
+    invoke: (req) =>
+      invoke(req).catch((err: unknown) => {
         if (isFsError(err)) throw err;
         opts.logger.error({ err, requestId: req.requestId }, "invocation failed in the platform");
         throw new FsError("INTERNAL", "internal error while invoking the function", { cause: err });
-      }
-    },
+      }),
     retire: (functionId, version) => {
       const prefix = version ? `${functionId}/${version}/` : `${functionId}/`;
       for (const [k, p] of [...pools]) if (k.startsWith(prefix)) retirePool(k, p);

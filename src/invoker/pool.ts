@@ -155,6 +155,21 @@ export class Pool {
     slot.instance.thaw();
   }
 
+  /**
+   * A lease on an instance with room for the call, when there is one and nobody waits: what
+   * `acquire` resolves with at once, without a promise (a warm call's await of one was a turn
+   * of the microtask queue). Undefined when `acquire` has to decide.
+   */
+  tryAcquire(signal?: AbortSignal): Lease | undefined {
+    if (this.opts.maxInstances === 0 || signal?.aborted || this.waiters.length > 0)
+      return undefined;
+    const free = this.freeSlot();
+    if (!free) return undefined;
+    const lease = this.lease(free, this.opts.clock.now());
+    if (this.metrics.length > 0) this.updateMin();
+    return lease;
+  }
+
   acquire(signal?: AbortSignal): Promise<Lease> {
     if (this.opts.maxInstances === 0) return Promise.reject(new FsError("FUNCTION_DISABLED"));
     if (signal?.aborted) return Promise.reject(new AcquireCanceled());

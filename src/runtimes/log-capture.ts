@@ -33,7 +33,9 @@ export class LogCapture {
   }
 
   text(): string {
-    const body = Buffer.concat(this.#chunks, this.#bytes).toString("utf8");
+    // Most calls write nothing: no empty buffer to make and decode for them.
+    const body =
+      this.#chunks.length === 0 ? "" : Buffer.concat(this.#chunks, this.#bytes).toString("utf8");
     if (this.#dropped === 0) return body;
     const sep = body.endsWith("\n") || body === "" ? "" : "\n";
     return `${body}${sep}[fngraph] log truncated: ${this.#dropped} more bytes dropped (cap ${this.#max} bytes)\n`;
