@@ -3,8 +3,7 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { InvocationRecord } from "../../core/types.js";
 import {
-  encodeRecordLine,
-  groupInvocations,
+  groupPacked,
   INSERT_BATCH_SQL,
   LINE_FORMAT,
   INSERT_SINGLE_SQL,
@@ -12,10 +11,12 @@ import {
   PACKED_STRINGS,
   packRecords,
   RECORDS_IN_ROW_SQL,
+  lineFrom,
+  packedStrings,
+  recordFrom,
   requestIdSecond,
   standardTimings,
   TIMING_KEYS,
-  unpackRecords,
 } from "./invocation-rows.js";
 
 /**
@@ -80,10 +81,11 @@ db.pragma("foreign_keys = ON");
 db.pragma("wal_autocheckpoint = 0");
 // Records go in grouped (invocation-rows.ts): batch rows, and a row each for other request ids.
 const requestIdSecond = ${requestIdSecond.toString()};
-const groupInvocations = ${groupInvocations.toString()};
-const unpackRecords = ${unpackRecords.toString()};
 const standardTimings = ${standardTimings.toString()};
-const encodeRecordLine = ${encodeRecordLine.toString()};
+const packedStrings = ${packedStrings.toString()};
+const recordFrom = ${recordFrom.toString()};
+const lineFrom = ${lineFrom.toString()};
+const groupPacked = ${groupPacked.toString()};
 const TIMING_KEYS = ${JSON.stringify(TIMING_KEYS)};
 const LINE_FORMAT = ${JSON.stringify(LINE_FORMAT)};
 let insertSingle;
@@ -181,7 +183,7 @@ parentPort.on("message", (m) => {
   if (m.type === "prune") return prune(m);
   if (m.type === "invocations") {
     let error;
-    const g = groupInvocations(unpackRecords(m.rows, TIMING_KEYS, ${PACKED_STRINGS}, ${PACKED_NUMBERS}));
+    const g = groupPacked(m.rows, TIMING_KEYS, ${PACKED_STRINGS}, ${PACKED_NUMBERS});
     try {
       insertAll(g);
     } catch {
