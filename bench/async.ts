@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { zipOneFile } from "./lib/zip.js";
+import { findInvocation } from "../src/store/sqlite/invocation-rows.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -111,10 +112,10 @@ async function main(): Promise<void> {
       return (JSON.parse(r.text) as { request_id: string }).request_id;
     };
     const db = new Database(path.join(dataDir, "fngraph.db"), { readonly: true });
-    const logOf = db.prepare("SELECT data FROM invocations WHERE request_id = ?");
+    // The record as the store reads it back (most are many to a row: invocation-rows.ts); the
+    // handler's own output is in `log` whether or not the record has a log frame.
     const handlerStart = (id: string): number | undefined => {
-      const row = logOf.get(id) as { data: string } | undefined;
-      const m = row ? /T0=(\d+)/.exec((JSON.parse(row.data) as { log: string }).log) : null;
+      const m = /T0=(\d+)/.exec(findInvocation(db, id)?.log ?? "");
       return m ? Number(m[1]) : undefined;
     };
     const waitStart = async (id: string): Promise<number> => {
