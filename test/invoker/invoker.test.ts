@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { isFsError } from "../../src/core/errors.js";
-import type { FunctionRecord, FunctionVersion } from "../../src/core/types.js";
+import type { FunctionRecord, FunctionVersion, InvocationRecord } from "../../src/core/types.js";
 import { createInvoker, type InvokerOptions } from "../../src/invoker/invoker.js";
 import type { StartInstance } from "../../src/invoker/instance-starter.js";
+import { invocationLog, resultLog } from "../../src/invoker/log-format.js";
 import type { InvokeTarget } from "../../src/invoker/types.js";
 import type { RuntimeDef } from "../../src/runtimes/types.js";
 import type { Sandbox } from "../../src/sandbox/types.js";
@@ -145,6 +146,60 @@ describe("invoker limits", () => {
     expect(invoker.usage("p1")).toMatchObject({ instances: 3, reserved: 3 });
     invoker.setReserved(t, 0);
     expect(invoker.usage("p1").reserved).toBe(0);
+    await invoker.close();
+  });
+});
+
+describe("invocation records", () => {
+  /** Instances whose every call answers with `log` as its output. */
+  const withOutput = (log: string): Partial<InvokerOptions> => ({
+    startInstance: async (t) => {
+      const instance = createFakeInstance(`${t.fn.name}-1`, t.fn.name);
+      instance.invoke = async () => ({
+        ok: true,
+        result: '"x"',
+        durationMs: 1.5,
+        maxRssKb: 2048,
+        log,
+      });
+      return { instance, anatomy: FAKE_ANATOMY };
+    },
+  });
+
+  it("keep the output and the log frame; the whole log made of them is the caller's", async () => {
+    const records: InvocationRecord[] = [];
+    const { invoker } = makeInvoker({
+      ...withOutput("hello\n"),
+      record: async (r) => void records.push(r),
+    });
+    const r = await call(invoker, target("rec"), 1);
+    expect(records).toHaveLength(1);
+    const rec = records[0]!;
+    expect(rec.log).toBe("hello\n");
+    expect(rec.logFrame).toEqual({
+      startMs: r.logFrame.startMs,
+      endMs: r.logFrame.endMs,
+      memorySize: 128,
+    });
+    expect(invocationLog(rec)).toBe(resultLog(r));
+    expect(resultLog(r)).toMatch(
+      /^\S+Z Start invoke request 'r1', version: latest\nhello\n\S+Z Finish invoke request 'r1', duration: 1\.500ms, billing duration: 2ms, memory used: 2\.000MB, billing memory: 128MB\n$/,
+    );
+    await invoker.close();
+  });
+
+  it("keep an output past 64 K characters as the whole log's last 64 K, without a frame", async () => {
+    const records: InvocationRecord[] = [];
+    const { invoker } = makeInvoker({
+      ...withOutput(`${"x".repeat(70_000)}END\n`),
+      record: async (r) => void records.push(r),
+    });
+    const r = await call(invoker, target("big"), 1);
+    const rec = records[0]!;
+    expect(rec.logFrame).toBeUndefined();
+    expect(rec.log).toHaveLength(65536);
+    expect(rec.log).toMatch(/END\n\S+Z Finish invoke request 'r1', .* billing memory: 128MB\n$/);
+    expect(invocationLog(rec)).toBe(resultLog(r).slice(-65536));
     await invoker.close();
   });
 });
