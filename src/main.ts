@@ -167,7 +167,7 @@ export async function startPlatform(
           digest,
           dependencies.map((d) => d.digest),
         ),
-      record: async (r) => records.add(r),
+      record: (r) => records.add(r),
       logger: logger.child({ part: "invoker" }),
       clock,
       keepAliveMs: config.keepAliveSeconds * 1000,

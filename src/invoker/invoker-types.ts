@@ -19,8 +19,11 @@ export interface InvokerOptions {
    * version's dependency packages when it has any (dependency files win, contract §1.8).
    */
   codeDir: (digest: string, dependencies: readonly DependencyRef[]) => Promise<string>;
-  /** Where invocation records go: must only queue them (main.ts batches the writes). */
-  record: (r: InvocationRecord) => Promise<void>;
+  /**
+   * Where invocation records go: must only queue them (main.ts batches the writes), and at once:
+   * a promise per call here was two promises and a turn of the microtask queue per warm call.
+   */
+  record: (r: InvocationRecord) => void;
   logger: Logger;
   clock: Clock;
   keepAliveMs: number;

@@ -317,11 +317,11 @@ export function createInvoker(opts: InvokerOptions): Invoker {
       delete rec.logFrame;
     }
     // `record` only queues (the batcher writes later): no need to defer the call itself.
-    opts
-      .record(rec)
-      .catch((err: unknown) =>
-        opts.logger.warn({ err, requestId: r.requestId }, "cannot store invocation record"),
-      );
+    try {
+      opts.record(rec);
+    } catch (err) {
+      opts.logger.warn({ err, requestId: r.requestId }, "cannot store invocation record");
+    }
   };
 
   return {

@@ -57,7 +57,7 @@ function makeInvoker(over: Partial<InvokerOptions> = {}) {
     sandbox: {} as Sandbox,
     runtimes: { get: () => runtime },
     codeDir: async () => "/nonexistent",
-    record: async () => undefined,
+    record: () => undefined,
     logger: silent,
     clock: createManualClock(),
     keepAliveMs: 60_000,
@@ -170,7 +170,7 @@ describe("invocation records", () => {
     const records: InvocationRecord[] = [];
     const { invoker } = makeInvoker({
       ...withOutput("hello\n"),
-      record: async (r) => void records.push(r),
+      record: (r) => void records.push(r),
     });
     const r = await call(invoker, target("rec"), 1);
     expect(records).toHaveLength(1);
@@ -192,7 +192,7 @@ describe("invocation records", () => {
     const records: InvocationRecord[] = [];
     const { invoker } = makeInvoker({
       ...withOutput(`${"x".repeat(70_000)}END\n`),
-      record: async (r) => void records.push(r),
+      record: (r) => void records.push(r),
     });
     const r = await call(invoker, target("big"), 1);
     const rec = records[0]!;

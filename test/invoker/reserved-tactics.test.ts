@@ -151,7 +151,7 @@ describe("idle_mode", () => {
       sandbox: {} as Sandbox,
       runtimes: { get: () => ({ language: "nodejs" }) as unknown as RuntimeDef },
       codeDir: async () => "/nonexistent",
-      record: async () => undefined,
+      record: () => undefined,
       logger: silent,
       clock: createManualClock(),
       keepAliveMs: KEEP_ALIVE,

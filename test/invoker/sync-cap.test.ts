@@ -38,7 +38,7 @@ describe("timeouts of sync and async calls", () => {
         get: () => ({ language: "nodejs", names: ["Node.js20.15"] }) as unknown as RuntimeDef,
       },
       codeDir: async () => "/nonexistent",
-      record: async () => undefined,
+      record: () => undefined,
       logger: silent,
       clock: createManualClock(),
       keepAliveMs: 60_000,
