@@ -58,10 +58,10 @@ export function createCallTable(deps: CallTableDeps): CallTable {
   const pending = new Map<string, Pending>();
   let seq = 0;
 
-  // One timer for all the calls in flight, at the earliest deadline, instead of one per call (a
-  // timer set and cleared per call was ~1-2 µs of the event loop's CPU on a warm call). When it
-  // fires, a call past its deadline stops the runtime, as its own timer did; else it is set
-  // again for the earliest deadline left.
+  // One timer for all the calls in flight, at the earliest deadline, instead of one per call (an
+  // ablation without per-call timers read ~2 µs less of the event loop's CPU per warm call; the
+  // change itself measured within the harness's noise). When it fires, a call past its deadline
+  // stops the runtime, as its own timer did; else it is set again for the earliest deadline left.
   let timer: TimerHandle | undefined;
   let timerAt = Number.POSITIVE_INFINITY;
   const stopTimer = (): void => {
