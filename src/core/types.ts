@@ -95,7 +95,7 @@ export interface DependencyRef {
 /**
  * What the platform's Start and Finish lines of an invocation's log are made of, besides the
  * request id, the version and the duration figures (invoker/log-format.ts). Kept instead of the
- * lines themselves: formatting and storing them was most of an invocation record's cost.
+ * lines themselves, which are made only when a log is read (docs/decisions.md).
  */
 export interface LogFrame {
   /** Epoch ms of the Start line (only its second is printed). */
