@@ -173,15 +173,9 @@ export class Pool {
   acquire(signal?: AbortSignal): Promise<Lease> {
     if (this.opts.maxInstances === 0) return Promise.reject(new FsError("FUNCTION_DISABLED"));
     if (signal?.aborted) return Promise.reject(new AcquireCanceled());
+    const ready = this.tryAcquire(signal);
+    if (ready) return Promise.resolve(ready);
     const now = this.opts.clock.now();
-    if (this.waiters.length === 0) {
-      const free = this.freeSlot();
-      if (free) {
-        const lease = this.lease(free, now);
-        if (this.metrics.length > 0) this.updateMin();
-        return Promise.resolve(lease);
-      }
-    }
     // The queue is the calls no instance start will serve: a call that makes the pool start an
     // instance is not queued, it waits for its cold start.
     const covered = this.starting * this.opts.concurrentNum;
