@@ -39,7 +39,7 @@ export function createFastInvoke(
     const url = req.url ?? "";
     const m = INVOKE_PATH.exec(url);
     if (!m) return false;
-    const headers = singleHeaders(req.rawHeaders);
+    const headers = singleHeaders(req);
     if (!headers) return false;
     const length = Number(headers["content-length"]);
     if (!(length <= MAX_SYNC_EVENT_BYTES) || headers["transfer-encoding"] !== undefined) {
@@ -90,20 +90,23 @@ export function createFastInvoke(
 }
 
 /**
- * The request's headers by lower-case name, read once from the raw list (instead of node's
- * `req.headers` and a copy of it: two objects, every name lower-cased twice). Undefined when a
- * name repeats or could not be a plain key: node joins or drops repeated headers by rules of its
- * own, and Fastify's path (headerMap over `req.headers`) serves such requests, so both paths
- * see the same values.
+ * The request's headers by lower-case name: node's own `req.headers`, which node:http builds for
+ * every request before it is handed over (its Host and Expect checks read it), when it holds each
+ * raw header once as a string. Undefined when a name repeats (node joins or drops repeated headers
+ * by rules of its own; Fastify's path, headerMap over `req.headers`, serves such requests, so both
+ * paths see the same values) or could not be a plain key. Copying the raw list into an object of
+ * our own cost a second object and every name lower-cased twice.
  */
-export function singleHeaders(raw: readonly string[]): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    if (name === "__proto__" || out[name] !== undefined) return undefined;
-    out[name] = raw[i + 1] as string;
+export function singleHeaders(
+  req: Pick<IncomingMessage, "headers" | "rawHeaders">,
+): Record<string, string> | undefined {
+  const h = req.headers;
+  let n = 0;
+  for (const k in h) {
+    if (k === "__proto__" || typeof h[k] !== "string") return undefined;
+    n++;
   }
-  return out;
+  return n * 2 === req.rawHeaders.length ? (h as Record<string, string>) : undefined;
 }
 
 /** A path segment as Fastify's router gives it (percent-decoded), or undefined to leave it to it. */

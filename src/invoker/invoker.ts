@@ -71,10 +71,35 @@ export function createInvoker(opts: InvokerOptions): Invoker {
   const poolKey = (t: InvokeTarget, memoryMb: number): string =>
     `${t.fn.id}/${t.version.version}/${t.version.revision}/${memoryMb}`;
 
+  /**
+   * The pool a version's calls went to last, by the version's object (the function service hands
+   * out the same one while the store is unchanged): a warm call then builds no key string to hash.
+   * Checked against what the key is made of and against `pools`, so a retired pool is never used.
+   */
+  const lastPool = new WeakMap<
+    FunctionVersion,
+    { fnId: string; version: string; revision: number; memoryMb: number; key: string; pool: Pool }
+  >();
+
   const getPool = (t: InvokeTarget, memoryMb: number): Pool => {
+    const last = lastPool.get(t.version);
+    if (
+      last &&
+      last.fnId === t.fn.id &&
+      last.version === t.version.version &&
+      last.revision === t.version.revision &&
+      last.memoryMb === memoryMb &&
+      pools.get(last.key) === last.pool
+    ) {
+      return last.pool;
+    }
     const key = poolKey(t, memoryMb);
     let pool = pools.get(key);
-    if (pool) return pool;
+    if (pool) {
+      const { version, revision } = t.version;
+      lastPool.set(t.version, { fnId: t.fn.id, version, revision, memoryMb, key, pool });
+      return pool;
+    }
     // A newer revision of this version replaces older pools.
     const prefix = `${t.fn.id}/${t.version.version}/`;
     for (const [k, p] of pools) {
