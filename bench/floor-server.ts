@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { callId } from "../src/runtimes/instance-calls.js";
 import { openChannel } from "../src/runtimes/instance-channel.js";
 import type { RuntimeMessage } from "../src/runtimes/messages.js";
 import { BENCH_CONTEXT } from "./lib/invoke-context.js";
@@ -68,7 +69,7 @@ function startShim(codeDir: string): Promise<(event: string) => Promise<Result>>
     );
     const call = (event: string): Promise<Result> =>
       new Promise((done) => {
-        const id = String(++seq);
+        const id = callId(++seq); // ids as the platform's (instance-calls.ts)
         waiting.set(id, done);
         send({ type: "invoke", id, event, context: BENCH_CONTEXT });
       });

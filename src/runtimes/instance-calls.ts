@@ -16,6 +16,9 @@ import type { InvokeContext, InvokeOutcome } from "./types.js";
 
 const noCleanup = (): void => {};
 
+/** The id of an instance's n-th call (PROTOCOL.md: a string unique per instance): "c1000000001", … */
+export const callId = (n: number): string => `c${1e9 + n}`;
+
 /** Share of the memory limit the peak must reach before a result reads the OOM counter. */
 const OOM_CHECK_SHARE = 0.9;
 
@@ -138,7 +141,10 @@ export function createCallTable(deps: CallTableDeps): CallTable {
 
     start(event, ctx, { timeoutMs, signal }) {
       const start = performance.now();
-      const id = String(++seq);
+      // Eleven characters or more, not all digits: V8's JSON.parse interns string values of up to
+      // ten, so "1", "2", … put one new entry per call in the string tables of the runtime and of
+      // this process (a result parse ~1,150 ns instead of ~830, and mark-compacts to empty them).
+      const id = callId(++seq);
       // The peak is the instance's: calls that overlap share one figure, reset when a call
       // starts on an idle instance.
       if (pending.size === 0) {

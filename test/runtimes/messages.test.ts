@@ -4,6 +4,7 @@ import {
   parseRuntimeMessage,
   type InvokeMessage,
 } from "../../src/runtimes/messages.js";
+import { callId } from "../../src/runtimes/instance-calls.js";
 import type { InvokeContext } from "../../src/runtimes/types.js";
 import { makeContext } from "./helpers.js";
 
@@ -138,5 +139,20 @@ describe("the invoke writer", () => {
     expect(write(odd)).toBe(JSON.stringify(odd));
     const noId = invoke("1", "{}", context({ requestId: undefined as unknown as string }));
     expect(write(noId)).toBe(JSON.stringify(noId));
+  });
+});
+
+describe("callId", () => {
+  it("is unique per call, over ten characters and not all digits, so JSON.parse does not intern it", () => {
+    const ids = [1, 2, 9, 10, 99_999, 8_999_999_999, 2 ** 40].map(callId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) {
+      expect(id.length, id).toBeGreaterThan(10);
+      expect(id, id).toMatch(/\D/);
+    }
+    // What the runtime gets back from a frame is the same string.
+    expect(parseRuntimeMessage(JSON.stringify({ ...ok, id: callId(3) }))).toMatchObject({
+      id: "c1000000003",
+    });
   });
 });
