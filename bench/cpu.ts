@@ -44,6 +44,7 @@ const USAGE = `usage: npm run bench:cpu -- [options]
   --no-floor            no floor server
   --threads             print each server thread's CPU per call
   --node-options=<opts> node options for every variant's server (e.g. --perf-basic-prof)
+  --server-output       print the last 64 KiB of each server's output when it stops (--trace-gc)
   -h, --help`;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -158,6 +159,7 @@ async function load(target: Target, durationS: number): Promise<{ ok: number; ba
 interface Variant {
   name: string;
   pid: number;
+  output: () => string;
   target: Target;
   stop: () => Promise<void>;
   runs: { reqPerSec: number; mainUs: number }[];
@@ -209,6 +211,7 @@ async function startVariant(
       pid: server.pid,
       target,
       runs: [],
+      output: () => server.output(),
       stop: async () => {
         await api.close();
         await server.stop();
@@ -227,6 +230,7 @@ async function floorVariant(): Promise<Variant> {
     pid: floor.pid,
     target: floorTarget(floor.origin, "noop"),
     runs: [],
+    output: () => "",
     stop: () => floor.stop(),
   };
 }
@@ -248,6 +252,7 @@ async function main(): Promise<void> {
       "no-floor": { type: "boolean", default: false },
       threads: { type: "boolean", default: false },
       "node-options": { type: "string", default: "" },
+      "server-output": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -298,7 +303,10 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const v of variants) await v.stop();
+    for (const v of variants) {
+      await v.stop();
+      if (values["server-output"]) log(`--- ${v.name} output (tail)\n${v.output()}`);
+    }
   }
   const floor = variants[0]?.name === "floor" ? variants[0] : undefined;
   process.stdout.write(
