@@ -23,6 +23,9 @@ export function openChannel(
     corked = false;
     proc.channel.uncork();
   };
+  // Set by a `ready` that says `baseContext`: invokes then go without their fixed context, which
+  // goes ahead in `context` messages (createInvokeWriter).
+  let baseContext = false;
   const decoder = createFrameDecoder((text) => {
     let msg: RuntimeMessage;
     try {
@@ -31,10 +34,12 @@ export function openChannel(
       onProtocolError(err);
       return;
     }
+    if (msg.type === "ready" && msg.baseContext === true) baseContext = true;
     onMessage(msg);
   }, onProtocolError);
   proc.channel.on("data", (chunk: Buffer) => decoder.push(chunk));
   const invokeJson = createInvokeWriter();
+  const sendBase = (json: string): void => void proc.channel.write(encodeJsonFrame(json));
   return (msg) => {
     if (!proc.channel.writable) return;
     if (!corked) {
@@ -42,6 +47,10 @@ export function openChannel(
       proc.channel.cork();
       setImmediate(uncork);
     }
-    proc.channel.write(msg.type === "invoke" ? encodeJsonFrame(invokeJson(msg)) : encodeFrame(msg));
+    proc.channel.write(
+      msg.type === "invoke"
+        ? encodeJsonFrame(invokeJson(msg, baseContext ? sendBase : undefined))
+        : encodeFrame(msg),
+    );
   };
 }

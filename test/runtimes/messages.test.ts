@@ -51,6 +51,11 @@ describe("parseRuntimeMessage", () => {
     };
     expect(parseRuntimeMessage(JSON.stringify(err))).toEqual(err);
     expect(parseRuntimeMessage('{"type":"ready"}')).toEqual({ type: "ready" });
+    expect(parseRuntimeMessage('{"type":"ready","baseContext":true}')).toEqual({
+      type: "ready",
+      baseContext: true,
+    });
+    expect(() => parseRuntimeMessage('{"type":"ready","baseContext":"yes"}')).toThrow();
     expect(parseRuntimeMessage('{"type":"loaded"}')).toEqual({ type: "loaded" });
   });
 });
@@ -131,6 +136,53 @@ describe("the invoke writer", () => {
     ) as unknown as InvokeContext;
     const b = invoke("3", "{}", bare);
     same(write(b), b);
+  });
+
+  it("with a base (runtimes that said baseContext): the fixed part goes ahead, once per change", () => {
+    const write = createInvokeWriter();
+    const frames: string[] = [];
+    const sendBase = (json: string) => frames.push(json);
+    /** What a runtime makes of the frames so far, as PROTOCOL.md says (the Node shim's rule). */
+    let base: Record<string, unknown> | undefined;
+    const received = (json: string): Record<string, unknown> => {
+      for (const f of frames.splice(0)) {
+        const msg = JSON.parse(f) as { type: string; context: Record<string, unknown> };
+        expect(msg.type).toBe("context");
+        base = msg.context;
+      }
+      const c = (JSON.parse(json) as { context: Record<string, unknown> }).context;
+      return c["functionName"] === undefined ? { ...base, ...c } : c;
+    };
+    const calls = [
+      context(),
+      context({ requestId: "2", deadline: 5 }),
+      context({ alias: "live", headers: { "x-cff-workflow-id": "w" } }),
+      context({ alias: "live", requestId: "3" }),
+      context({ invokeType: "async" }),
+      context(),
+    ];
+    const bases: number[] = [];
+    calls.forEach((c, i) => {
+      const m = invoke(callId(i), "{}", c);
+      const json = write(m, sendBase);
+      bases.push(frames.length);
+      // No fixed field in the invoke itself.
+      expect(JSON.parse(json)).not.toHaveProperty("context.functionName");
+      expect(received(json)).toEqual(JSON.parse(JSON.stringify(c)));
+    });
+    // A base before the first call and at each change of the fixed part, none otherwise.
+    expect(bases).toEqual([1, 0, 1, 0, 1, 1]);
+    // An invoke written whole (another shape) still has this call's fixed part as the base.
+    const odd = invoke(
+      callId(9),
+      "{}",
+      context({ version: "v9", requestId: 1 as unknown as string }),
+    );
+    const json = write(odd, sendBase);
+    expect(json).toBe(JSON.stringify(odd));
+    expect(frames).toHaveLength(1);
+    expect(received(json)).toEqual(JSON.parse(JSON.stringify(odd.context)));
+    expect(base).toMatchObject({ version: "v9" });
   });
 
   it("falls back to JSON.stringify for a message of another shape", () => {

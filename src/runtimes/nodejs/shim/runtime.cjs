@@ -87,29 +87,31 @@ function makeLogger(requestId) {
   };
 }
 
-function makeContext(c) {
+// `c`: the call's context; `b`: where its fixed fields are (PROTOCOL.md, `context`), `c` itself
+// unless the host sent them ahead.
+function makeContext(c, b = c) {
   const h = c.headers || {};
-  const ud = c.userData || {};
+  const ud = b.userData || {};
   let logger;
   return {
     getRequestID: () => c.requestId,
     getRemainingTimeInMilliSeconds: () => Math.max(0, c.deadline - Date.now()),
-    getRunningTimeInSeconds: () => c.timeoutSeconds,
-    getAccessKey: () => c.accessKey,
-    getSecretKey: () => c.secretKey,
-    getSecurityAccessKey: () => h["x-cff-security-access-key"] || c.accessKey,
-    getSecuritySecretKey: () => h["x-cff-security-secret-key"] || c.secretKey,
-    getSecurityToken: () => c.securityToken,
-    getToken: () => c.authToken,
+    getRunningTimeInSeconds: () => b.timeoutSeconds,
+    getAccessKey: () => b.accessKey,
+    getSecretKey: () => b.secretKey,
+    getSecurityAccessKey: () => h["x-cff-security-access-key"] || b.accessKey,
+    getSecuritySecretKey: () => h["x-cff-security-secret-key"] || b.secretKey,
+    getSecurityToken: () => b.securityToken,
+    getToken: () => b.authToken,
     getUserData: (key) => (Object.prototype.hasOwnProperty.call(ud, key) ? ud[key] : undefined),
-    getFunctionName: () => c.functionName,
-    getVersion: () => c.version,
-    getMemorySize: () => c.memorySize,
-    getCPUNumber: () => c.cpuMillicores,
-    getProjectID: () => c.projectId,
-    getPackage: () => c.package,
-    getAlias: () => c.alias,
-    getInvokeType: () => c.invokeType,
+    getFunctionName: () => b.functionName,
+    getVersion: () => b.version,
+    getMemorySize: () => b.memorySize,
+    getCPUNumber: () => b.cpuMillicores,
+    getProjectID: () => b.projectId,
+    getPackage: () => b.package,
+    getAlias: () => b.alias,
+    getInvokeType: () => b.invokeType,
     getLogger: () => (logger = logger || makeLogger(c.requestId)),
     getWorkflowID: () => h["x-cff-workflow-id"] || "",
     getWorkflowRunID: () => h["x-cff-workflow-run-id"] || "",
@@ -585,8 +587,17 @@ let measureRss = true;
 // The RSS an idle instance settles at: after the load, raised when a collection cannot go lower.
 let restingRssKb = 0;
 
+// The fixed part of the contexts of the invokes that follow (a `context` message), if any.
+let baseContext;
+
 async function invoke(msg) {
   const id = msg.id;
+  // Read now, before any await: a later `context` message is for later invokes. An invoke that
+  // carries its fixed fields (functionName among them) is whole.
+  const fixedFrom =
+    baseContext !== undefined && msg.context && msg.context.functionName === undefined
+      ? baseContext
+      : msg.context;
   if (!userHandler) {
     send({
       type: "result",
@@ -615,7 +626,7 @@ async function invoke(msg) {
     event = msg.event;
   }
   const start = nowMs();
-  const r = await runUser(userHandler, [event, makeContext(msg.context)]);
+  const r = await runUser(userHandler, [event, makeContext(msg.context, fixedFrom)]);
   const durationMs = nowMs() - start;
   let reply;
   if (r.kind === "value") {
@@ -710,6 +721,9 @@ function dispatch(msg) {
     case "invoke":
       invoke(msg).catch(onUncaught);
       break;
+    case "context":
+      baseContext = msg.context && typeof msg.context === "object" ? msg.context : undefined;
+      break;
     default:
       process.stderr.write(`fngraph runtime: unknown message type ${msg && msg.type}\n`);
   }
@@ -717,5 +731,5 @@ function dispatch(msg) {
 
 // Out at once: a `load` sent with the launch may already wait on fd 3, and its work would
 // otherwise hold this frame back until the end of the turn.
-send({ type: "ready" });
+send({ type: "ready", baseContext: true });
 flush();
