@@ -169,3 +169,51 @@ export async function startError(p: Promise<unknown>): Promise<{
   }
   throw new Error("expected the start to fail");
 }
+
+/**
+ * Calls an instance of a context fixture (node-context, py-context: the getters' values as JSON)
+ * while the fixed part of the context changes from call to call and within one turn: each call
+ * must see its own (the runtime takes the fixed part from `context` messages, PROTOCOL.md).
+ */
+export async function expectOwnContexts(inst: Instance): Promise<void> {
+  const userData = { greeting: "hi" };
+  const seen = async (over: Partial<InvokeContext>): Promise<Record<string, unknown>> =>
+    JSON.parse(expectOk(await invoke(inst, {}, { userData, ...over })).result) as Record<
+      string,
+      unknown
+    >;
+  // Fixed fields sent ahead once, then again only when they change.
+  expect(await seen({ requestId: "r1", alias: "a" })).toMatchObject({
+    requestId: "r1",
+    alias: "a",
+    invokeType: "sync",
+    userData: "hi",
+  });
+  expect(await seen({ requestId: "r2", alias: "a" })).toMatchObject({
+    requestId: "r2",
+    alias: "a",
+  });
+  expect(await seen({ requestId: "r3", invokeType: "async", version: "v2" })).toMatchObject({
+    requestId: "r3",
+    alias: "",
+    invokeType: "async",
+    version: "v2",
+  });
+  expect(await seen({ requestId: "r4", userData: { greeting: "other" } })).toMatchObject({
+    requestId: "r4",
+    invokeType: "sync",
+    version: "latest",
+    userData: "other",
+  });
+  // Calls of one turn go out in one write, each after its own fixed part.
+  const three = await Promise.all([
+    seen({ requestId: "x", alias: "x", memorySize: 256 }),
+    seen({ requestId: "y", alias: "y", memorySize: 512 }),
+    seen({ requestId: "z", alias: "y", memorySize: 512 }),
+  ]);
+  expect(three).toMatchObject([
+    { requestId: "x", alias: "x", memorySize: 256 },
+    { requestId: "y", alias: "y", memorySize: 512 },
+    { requestId: "z", alias: "y", memorySize: 512 },
+  ]);
+}

@@ -7,6 +7,7 @@ import {
   createHarness,
   expectFail,
   expectOk,
+  expectOwnContexts,
   invoke,
   startError,
   type Harness,
@@ -213,47 +214,7 @@ describe("Node.js context and environment", () => {
   });
 
   it("gives each call its own context while the fixed part changes between calls", async () => {
-    const inst = await h.start("node-context", NODE);
-    const userData = { greeting: "hi" };
-    const seen = async (over: Parameters<typeof invoke>[2]) =>
-      JSON.parse(expectOk(await invoke(inst, {}, { userData, ...over })).result) as Record<
-        string,
-        unknown
-      >;
-    // Fixed fields sent ahead (`context` messages) once, then again only when they change.
-    expect(await seen({ requestId: "r1", alias: "a" })).toMatchObject({
-      requestId: "r1",
-      alias: "a",
-      invokeType: "sync",
-      userData: "hi",
-    });
-    expect(await seen({ requestId: "r2", alias: "a" })).toMatchObject({
-      requestId: "r2",
-      alias: "a",
-    });
-    expect(await seen({ requestId: "r3", invokeType: "async", version: "v2" })).toMatchObject({
-      requestId: "r3",
-      alias: "",
-      invokeType: "async",
-      version: "v2",
-    });
-    expect(await seen({ requestId: "r4", userData: { greeting: "other" } })).toMatchObject({
-      requestId: "r4",
-      invokeType: "sync",
-      version: "latest",
-      userData: "other",
-    });
-    // Calls of one turn go out in one write, each after its own fixed part.
-    const both = await Promise.all([
-      seen({ requestId: "x", alias: "x", memorySize: 256 }),
-      seen({ requestId: "y", alias: "y", memorySize: 512 }),
-      seen({ requestId: "z", alias: "y", memorySize: 512 }),
-    ]);
-    expect(both).toMatchObject([
-      { requestId: "x", alias: "x", memorySize: 256 },
-      { requestId: "y", alias: "y", memorySize: 512 },
-      { requestId: "z", alias: "y", memorySize: 512 },
-    ]);
+    await expectOwnContexts(await h.start("node-context", NODE));
   });
 
   it("captures console output and logger lines per invocation", async () => {

@@ -7,6 +7,7 @@ import {
   fixture,
   expectFail,
   expectOk,
+  expectOwnContexts,
   invoke,
   startError,
   type Harness,
@@ -148,6 +149,10 @@ describe("Python runtime", () => {
     expect(r.remaining).toBeGreaterThan(5000);
     expect(out.log).toContain("py print line\n");
     expect(out.log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z py-req INFO py info line$/m);
+  });
+
+  it("gives each call its own context while the fixed part changes between calls", async () => {
+    await expectOwnContexts(await h.start("py-context", PY));
   });
 
   it("a raise → 4002 with type and stack; a module that does not compile → 4001", async () => {

@@ -183,10 +183,13 @@ class _Logger(object):
 
 
 class Context(object):
-    def __init__(self, c):
+    # c: the call's context; b: where its fixed fields are (PROTOCOL.md, `context`), c itself
+    # unless the host sent them ahead.
+    def __init__(self, c, b=None):
         self._c = c
+        self._b = c if b is None else b
         self._h = c.get("headers") or {}
-        self._ud = c.get("userData") or {}
+        self._ud = self._b.get("userData") or {}
         self._logger = None
 
     def getRemainingTimeInMilliSeconds(self):
@@ -211,22 +214,23 @@ def _getter(table, key, default):
     return lambda self: getattr(self, table).get(key, default)
 
 
-# The plain getters: method -> (field of the context message or its headers, default).
+# The plain getters: method -> (field of the call's context, of its fixed part or of its headers,
+# default).
 for _name, _table, _key, _default in (
     ("getRequestID", "_c", "requestId", ""),
-    ("getRunningTimeInSeconds", "_c", "timeoutSeconds", 0),
-    ("getAccessKey", "_c", "accessKey", ""),
-    ("getSecretKey", "_c", "secretKey", ""),
-    ("getSecurityToken", "_c", "securityToken", ""),
-    ("getToken", "_c", "authToken", ""),
-    ("getFunctionName", "_c", "functionName", ""),
-    ("getVersion", "_c", "version", ""),
-    ("getMemorySize", "_c", "memorySize", 0),
-    ("getCPUNumber", "_c", "cpuMillicores", 0),
-    ("getProjectID", "_c", "projectId", ""),
-    ("getPackage", "_c", "package", ""),
-    ("getAlias", "_c", "alias", ""),
-    ("getInvokeType", "_c", "invokeType", "sync"),
+    ("getRunningTimeInSeconds", "_b", "timeoutSeconds", 0),
+    ("getAccessKey", "_b", "accessKey", ""),
+    ("getSecretKey", "_b", "secretKey", ""),
+    ("getSecurityToken", "_b", "securityToken", ""),
+    ("getToken", "_b", "authToken", ""),
+    ("getFunctionName", "_b", "functionName", ""),
+    ("getVersion", "_b", "version", ""),
+    ("getMemorySize", "_b", "memorySize", 0),
+    ("getCPUNumber", "_b", "cpuMillicores", 0),
+    ("getProjectID", "_b", "projectId", ""),
+    ("getPackage", "_b", "package", ""),
+    ("getAlias", "_b", "alias", ""),
+    ("getInvokeType", "_b", "invokeType", "sync"),
     ("getWorkflowID", "_h", "x-cff-workflow-id", ""),
     ("getWorkflowRunID", "_h", "x-cff-workflow-run-id", ""),
     ("getWorkflowStateID", "_h", "x-cff-workflow-state-id", ""),
@@ -375,7 +379,7 @@ def _invoke(msg):
         event = raw
     start = time.perf_counter()
     try:
-        value = _handler(event, Context(msg.get("context") or {}))
+        value = _handler(event, Context(msg.get("context") or {}, msg.get("_fixed")))
         try:
             reply = {"type": "result", "id": rid, "ok": True, "result": _serialize(value)}
         except Exception as exc:
@@ -439,7 +443,9 @@ def _not_loaded(msg):
 
 
 def main():
-    _send({"type": "ready"})
+    # The fixed part of the contexts of the invokes that follow (a `context` message), if any.
+    base = None
+    _send({"type": "ready", "baseContext": True})
     while True:
         header = _read_exact(4)
         if header is None:
@@ -457,10 +463,17 @@ def main():
             _load(msg)
         elif kind == "warm":
             pass  # nothing to compile ahead: CPython has no lazy JIT to warm
+        elif kind == "context":
+            base = msg.get("context") if isinstance(msg.get("context"), dict) else None
         elif kind == "invoke":
             if _handler is None:
                 _not_loaded(msg)
             else:
+                # Taken here, in frame order: a later `context` is for later invokes. An invoke
+                # that carries its fixed fields (functionName among them) is whole.
+                ctx = msg.get("context")
+                if base is not None and isinstance(ctx, dict) and "functionName" not in ctx:
+                    msg["_fixed"] = base
                 _dispatch(msg)
         else:
             sys.stderr.write("fngraph runtime: unknown message type %r\n" % (kind,))
