@@ -30,7 +30,8 @@ import {
   expectEcho,
 } from "./lib/functions.js";
 import { NODE_NOOP } from "./lib/handlers.js";
-import type { Target } from "./lib/measure.js";
+import { loadOptions, type Target } from "./lib/measure.js";
+import { descendants } from "./lib/memory.js";
 import { startServer, type Server } from "./lib/server.js";
 
 const USAGE = `usage: npm run bench:cpu -- [options]
@@ -64,35 +65,6 @@ function cpuSeconds(statFile: string): number {
   } catch {
     return 0; // the process or thread is gone
   }
-}
-
-function parentOf(pid: number): number {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return -1;
-  }
-}
-
-/** Every process below `root` (the instances' bwrap and runtimes, for a server). */
-function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    const pid = Number(d);
-    const parent = parentOf(pid);
-    const list = children.get(parent);
-    if (list) list.push(pid);
-    else children.set(parent, [pid]);
-  }
-  const out: number[] = [];
-  const stack = [...(children.get(root) ?? [])];
-  for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
-    out.push(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return out;
 }
 
 /** Busy and total jiffies of all CPUs (/proc/stat's first line). */
@@ -145,14 +117,7 @@ function read(pid: number): Reading {
 }
 
 async function load(target: Target, durationS: number): Promise<{ ok: number; bad: number }> {
-  const r = await autocannon({
-    url: target.origin + target.path,
-    method: "POST",
-    headers: { "content-type": "application/json", ...target.headers },
-    body: target.body,
-    connections: CONNECTIONS,
-    duration: durationS,
-  });
+  const r = await autocannon({ ...loadOptions(target, CONNECTIONS), duration: durationS });
   return { ok: r["2xx"], bad: r.non2xx + r.errors + r.timeouts };
 }
 

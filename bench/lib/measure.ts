@@ -133,7 +133,8 @@ export async function warmupLoad(
   await autocannon({ ...loadOptions(target, connections), duration: seconds });
 }
 
-function loadOptions(target: Target, connections: number): AutocannonOptions {
+/** autocannon's options for a closed-loop load on `target`. */
+export function loadOptions(target: Target, connections: number): AutocannonOptions {
   return {
     url: target.origin + target.path,
     method: "POST",
