@@ -336,7 +336,7 @@ export interface InvocationRows {
 
 /**
  * Unix second of a version 7 UUID's time, or undefined for any other id. Self-contained: the
- * store worker runs its source text, as it does `groupInvocations`'.
+ * store worker runs its source text, as it does `groupPacked`'s.
  */
 export function requestIdSecond(requestId: string): number | undefined {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(requestId)) {

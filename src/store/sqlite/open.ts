@@ -257,7 +257,7 @@ export function startStoreWorker(file: string, intervalMs = 1000): StoreWorker {
   return {
     writeInvocations: async (rows) => {
       if (rows.length === 0) return;
-      // Packed (invocation-rows.ts): the worker rebuilds the records and serialises the JSON.
+      // Packed (invocation-rows.ts): the worker makes the rows' lines from the packed values.
       const packed = packRecords(rows);
       await ask({ type: "invocations", rows: packed }, [
         packed.lens.buffer,
